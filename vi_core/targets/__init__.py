@@ -1,0 +1,14 @@
+"""Targets: 2D unnormalised log densities ln p(X, Z) and a registry by name.
+
+Importing this package registers every built-in target; each module owns its family.
+"""
+
+from vi_core.targets import classic  # noqa: F401  (registers the classic shapes)
+from vi_core.targets.base import REGISTRY, Param, Target, make_target, register
+
+__all__ = ["REGISTRY", "Param", "Target", "make_target", "register", "target_names"]
+
+
+def target_names() -> list[str]:
+    """Registered target names in registration order."""
+    return list(REGISTRY)
