@@ -14,7 +14,7 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-__all__ = ["Param", "Target", "REGISTRY", "register", "make_target", "check_finite_params"]
+__all__ = ["REGISTRY", "Param", "Target", "check_finite_params", "make_target", "register"]
 
 
 class Param(NamedTuple):

@@ -14,7 +14,7 @@ from scipy.special import log_ndtr
 
 from vi_core.targets.base import Param, Target, register
 
-__all__ = ["Gaussian", "Banana", "Donut", "Mixture", "Funnel", "Squiggle"]
+__all__ = ["Banana", "Donut", "Funnel", "Gaussian", "Mixture", "Squiggle"]
 
 
 @register

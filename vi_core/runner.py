@@ -1,0 +1,55 @@
+"""One loop for every iterative method: init/step pairs, timed snapshots.
+
+An ``Algorithm`` is a pair of pure functions (blackjax style):
+``init(rng) -> State`` and ``step(rng, state) -> (State, Info)``. ``run`` calls them,
+keeps every state and info, and stamps each with ``time.perf_counter`` so the UI can
+replay any method -- or all of them on one time axis. Diagnostics that are not part
+of the algorithm (exact ELBO, distances) are computed afterwards, outside the clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = ["Algorithm", "Trace", "run"]
+
+
+class Algorithm(NamedTuple):
+    init: Callable[[np.random.Generator], Any]
+    step: Callable[[np.random.Generator, Any], tuple[Any, Any]]
+
+
+class Trace(NamedTuple):
+    """states: [init state, state after step 1, ...]; infos: one per step;
+    times (n + 1,): seconds since the start of ``init`` at which each state existed."""
+
+    states: list
+    infos: list
+    times: np.ndarray
+
+
+def run(
+    algorithm: Algorithm,
+    n_steps: int,
+    seed: int,
+    stop: Callable[[Any, Any], bool] | None = None,
+    time_budget_s: float | None = None,
+) -> Trace:
+    """Run ``n_steps`` steps (fewer if ``stop(state, info)`` or the time budget says so)."""
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    state = algorithm.init(rng)
+    states, infos, times = [state], [], [time.perf_counter() - t0]
+    for _ in range(n_steps):
+        state, info = algorithm.step(rng, state)
+        now = time.perf_counter() - t0
+        states.append(state)
+        infos.append(info)
+        times.append(now)
+        if (stop is not None and stop(state, info)) or (time_budget_s is not None and now > time_budget_s):
+            break
+    return Trace(states, infos, np.asarray(times))
