@@ -80,13 +80,7 @@ def cmd_targets(args) -> int:
 def _settings(args) -> Settings:
     kw = {}
     if args.steps is not None:
-        key = (
-            "cavi_sweeps"
-            if args.method == "cavi"
-            else "vi_steps"
-            if args.method in VI_METHODS
-            else "mcmc_steps"
-        )
+        key = "cavi_sweeps" if args.method == "cavi" else "vi_steps" if args.method in VI_METHODS else "mcmc_steps"
         kw[key] = args.steps
     if args.walkers is not None:
         kw["walkers"] = args.walkers

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -66,7 +66,7 @@ class Settings:
     step_size: float = 0.5
     time_budget_s: float = 20.0
 
-    BOUNDS = {
+    BOUNDS: ClassVar[dict[str, tuple[float, float]]] = {
         "n_grid": (50, 600),
         "cavi_sweeps": (1, 5000),
         "cavi_tol": (0.0, 1.0),
@@ -90,9 +90,7 @@ class Settings:
             if not lo <= v <= hi:
                 raise ValueError(f"setting {f.name}={v:g} is outside its bounds [{lo:g}, {hi:g}]")
         if self.walkers % 2:
-            raise ValueError(
-                f"setting walkers must be even (emcee splits walkers in halves), got {self.walkers}"
-            )
+            raise ValueError(f"setting walkers must be even (emcee splits walkers in halves), got {self.walkers}")
 
 
 def snapshot_indices(n: int, k: int = 60) -> np.ndarray:
@@ -178,9 +176,7 @@ def _init_scale(box) -> tuple[np.ndarray, float]:
     return start_point(box), min(x1 - x0, y1 - y0) / 8.0
 
 
-def run_vi(
-    target: Target, method: str, seed: int = 0, settings: Settings = Settings(), grid=None
-) -> ViResult:
+def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = Settings(), grid=None) -> ViResult:
     """Run a VI method ('cavi', 'gauss-mf', 'gauss-fr') and score every recorded q."""
     if method not in VI_METHODS:
         raise ValueError(f"unknown VI method {method!r}; choose one of {', '.join(VI_METHODS)}")
@@ -199,9 +195,7 @@ def run_vi(
         elbo = np.array([s.elbo for s in trace.states])
         elbo_mc = np.full_like(elbo, np.nan)
         mean = np.stack([w1 @ grid.xs, w2 @ grid.ys], axis=-1)
-        var = np.stack(
-            [(w1 * (grid.xs - mean[:, :1]) ** 2).sum(1), (w2 * (grid.ys - mean[:, 1:]) ** 2).sum(1)], -1
-        )
+        var = np.stack([(w1 * (grid.xs - mean[:, :1]) ** 2).sum(1), (w2 * (grid.ys - mean[:, 1:]) ** 2).sum(1)], -1)
         cov = np.zeros((elbo.size, 2, 2))
         cov[:, 0, 0], cov[:, 1, 1] = var[:, 0], var[:, 1]
         loc = chol = None
@@ -239,9 +233,7 @@ def run_vi(
     )  # fmt: skip
 
 
-def run_sampler(
-    target: Target, method: str, seed: int = 0, settings: Settings = Settings(), grid=None
-) -> McmcResult:
+def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings = Settings(), grid=None) -> McmcResult:
     """Run an MCMC method ('emcee', 'emcee-de', 'rwm') and score its draws over time."""
     if method not in MCMC_METHODS:
         raise ValueError(f"unknown MCMC method {method!r}; choose one of {', '.join(MCMC_METHODS)}")

@@ -64,9 +64,7 @@ def gaussian_vi(
     decay = adam.final_lr_frac ** (1.0 / max(n_steps - 1, 1))
 
     def init(rng):
-        theta = np.array(
-            [start[0], start[1], np.log(init_sd), np.log(init_sd)] + ([0.0] if full_rank else [])
-        )
+        theta = np.array([start[0], start[1], np.log(init_sd), np.log(init_sd)] + ([0.0] if full_rank else []))
         return GaussState(theta, np.zeros_like(theta), np.zeros_like(theta), 0)
 
     def step(rng, state):

@@ -145,6 +145,4 @@ def _check_values(log_p: np.ndarray, pts: np.ndarray) -> None:
                 f"x={x:.3g}, y={y:.3g}); change the expression or the box so it is finite there"
             )
     if not np.isfinite(log_p).any():
-        raise ValueError(
-            "the density is zero (log density -inf) everywhere in the box; move or widen the box"
-        )
+        raise ValueError("the density is zero (log density -inf) everywhere in the box; move or widen the box")

@@ -165,9 +165,7 @@ def pareto_khat(target: Target, q: GaussianQ | GridProductQ, seed: int = 0, n: i
         return float("nan")
     # p~ = 0 at a draw: a zero weight, which PSIS takes as a very small log weight.
     log_w = np.where(finite, log_w, log_w[finite].min() - 50.0)
-    return float(
-        array_stats.pareto_khat(log_w, chain_axis=None, draw_axis=-1, tail="right", log_weights=True)
-    )
+    return float(array_stats.pareto_khat(log_w, chain_axis=None, draw_axis=-1, tail="right", log_weights=True))
 
 
 def verdict(khat: float) -> str:

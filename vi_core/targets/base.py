@@ -77,9 +77,7 @@ def check_finite_params(target: Target) -> None:
         if not math.isfinite(v):
             raise ValueError(f"{target.name}: parameter {p.name} must be finite, got {v}")
         if not (p.lo <= v <= p.hi):
-            raise ValueError(
-                f"{target.name}: parameter {p.name}={v:g} is outside its bounds [{p.lo:g}, {p.hi:g}]"
-            )
+            raise ValueError(f"{target.name}: parameter {p.name}={v:g} is outside its bounds [{p.lo:g}, {p.hi:g}]")
 
 
 REGISTRY: dict[str, type[Target]] = {}

@@ -227,9 +227,7 @@ def _build(text: str, node: ast.AST, cond: bool = False):
         return (_BINOPS[type(node.op)], _build(text, node.left), _build(text, node.right))
     if isinstance(node, ast.Compare):
         if not cond:
-            raise ValueError(
-                f"comparison{_at(node)} is only allowed as the first argument of where(cond, a, b)"
-            )
+            raise ValueError(f"comparison{_at(node)} is only allowed as the first argument of where(cond, a, b)")
         for op in node.ops:
             if type(op) not in _CMPOPS:
                 raise ValueError(f"operator '{_OP_SYMBOLS.get(type(op), '?')}' is not allowed{_at(node)}")
