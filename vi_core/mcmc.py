@@ -117,7 +117,8 @@ def diagnostics(run: McmcRun) -> Diagnostics:
     ess = np.array([array_stats.ess(by_walker[..., d], chain_axis=0, draw_axis=1) for d in range(2)])
     rhat = np.array([array_stats.rhat(by_walker[..., d], chain_axis=0, draw_axis=1) for d in range(2)])
     # tol=0: always return the estimate; the caller can compare it with the chain length.
-    tau = emcee.autocorr.integrated_time(draws, tol=0) if draws.shape[0] > 1 else np.full(2, np.nan)
+    with np.errstate(all="ignore"):  # a walker that never moved has zero variance: tau is nan
+        tau = emcee.autocorr.integrated_time(draws, tol=0) if draws.shape[0] > 1 else np.full(2, np.nan)
     flat = draws.reshape(-1, 2)
     return Diagnostics(
         n_samples=flat.shape[0],

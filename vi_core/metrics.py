@@ -152,7 +152,7 @@ class Yardstick:
         return math.sqrt(max(self.epp - 2 * eps + ess_u, 0.0))
 
 
-def pareto_khat(target: Target, q: GaussianQ | GridProductQ, seed: int = 0, n: int = 2000) -> float:
+def pareto_khat(target: Target, q: GaussianQ | GridProductQ, seed: int = 0, n: int = 10_000) -> float:
     """Pareto k-hat of the importance ratios p~/q over n draws from q (PSIS diagnostic).
 
     k < 0.5: q is a good importance proposal; 0.5-0.7: usable; > 0.7: don't trust q.
@@ -165,7 +165,10 @@ def pareto_khat(target: Target, q: GaussianQ | GridProductQ, seed: int = 0, n: i
         return float("nan")
     # p~ = 0 at a draw: a zero weight, which PSIS takes as a very small log weight.
     log_w = np.where(finite, log_w, log_w[finite].min() - 50.0)
-    return float(array_stats.pareto_khat(log_w, chain_axis=None, draw_axis=-1, tail="right", log_weights=True))
+    # arviz-stats' psislw is written for PSIS-LOO, where the ratios are 1/p(y|theta): it takes
+    # the *negated* log ratios (its input is a log likelihood) and returns (smoothed, k-hat).
+    with np.errstate(all="ignore"):  # equal weights (q = p) make the tail fit divide by zero
+        return float(array_stats.psislw(-log_w, r_eff=1.0)[1])
 
 
 def verdict(khat: float) -> str:

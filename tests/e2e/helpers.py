@@ -1,0 +1,120 @@
+"""Helpers for the end-to-end tests: a Streamlit server process and page utilities."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+# Without the SwiftShader flags a WebGL (Plotly) screenshot can hang in headless Chromium.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+
+def free_port() -> int:
+    """A port the OS considers free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StreamlitServer:
+    """`streamlit run app.py` on a free port, output to a log file under artifacts/."""
+
+    def __init__(self, name: str = "server", script: str = "app.py", timeout_s: float = 60.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = ARTIFACTS / f"{name}-{self.port}.log"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable, "-m", "streamlit", "run", script,
+            "--server.headless", "true",
+            "--server.port", str(self.port),
+            "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+        ]  # fmt: skip
+        # A log file, not a pipe: an unread pipe fills up and blocks the server.
+        self._log = self.log_path.open("wb")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        try:
+            self._wait_healthy(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as r:
+                    if r.read().decode().strip() == "ok":
+                        return
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.25)
+        raise RuntimeError(f"streamlit not healthy after {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 40) -> str:
+        """The last n lines of the server log."""
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    def stop(self) -> None:
+        """Terminate, then kill if it lingers."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+def wait_for_app(page: Page, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until the script run has finished and everything has rendered."""
+    # Before the first run starts the script state already reads notRunning; give the rerun a moment to begin
+    # (Streamlit's own e2e suite waits ~210 ms for the same reason), and require the websocket first.
+    page.wait_for_timeout(210)
+    app = page.locator("[data-testid='stApp']")
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=timeout_ms)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout_ms)
+    for busy in ("stSpinner", "stSkeleton", "stStatusWidget"):
+        expect(page.get_by_test_id(busy)).to_have_count(0, timeout=timeout_ms)
+
+
+def assert_no_exception(page: Page) -> None:
+    """Fail with the exception text if Streamlit rendered one."""
+    exc = page.get_by_test_id("stException")
+    if exc.count():
+        raise AssertionError(f"Streamlit exception on page:\n{exc.first.inner_text()}")
+
+
+def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
+    """Save a PNG to tests/e2e/artifacts/<name>.png and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

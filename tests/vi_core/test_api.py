@@ -1,0 +1,72 @@
+"""The run entry points: every target x method, timestamps, determinism, validation."""
+
+import numpy as np
+import pytest
+
+from vi_core.api import MCMC_METHODS, METHODS, VI_METHODS, Settings, run_method, run_sampler, run_vi
+from vi_core.targets import REGISTRY, make_target
+
+SMALL = Settings(n_grid=80, cavi_sweeps=20, vi_steps=30, walkers=8, mcmc_steps=30)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_target_and_method_runs(name, method):
+    grid, res, seconds = run_method(make_target(name), method, seed=0, settings=SMALL)
+    assert seconds >= res.wall_time_s > 0
+    assert np.all(np.diff(res.times) >= 0)
+    assert np.all(np.isfinite(res.mmd)) and res.mmd.shape == res.snap.shape
+    if method in VI_METHODS:
+        assert np.allclose(res.elbo + res.kl, grid.log_z, atol=1e-12)
+        assert res.mean.shape == (res.n_steps + 1, 2) and res.cov.shape == (res.n_steps + 1, 2, 2)
+    else:
+        assert res.chain.shape == (30, 8, 2) and res.chain.dtype == np.float32
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_seed_same_numbers(method):
+    t = make_target("squiggle")
+    a, b, c = (run_method(t, method, seed=s, settings=SMALL)[1] for s in (1, 1, 2))
+    for field in ("mmd", "mean_err", "cov_err"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))
+    if method != "cavi":  # CAVI is deterministic: the seed has nothing to change
+        assert not np.array_equal(a.mmd, c.mmd)
+
+
+def test_vi_plateaus_while_mcmc_keeps_improving():
+    # The lesson of the accuracy-vs-time chart, on the default correlated Gaussian.
+    t = make_target("gaussian", rho=0.8)
+    vi = run_vi(t, "gauss-mf", seed=0)
+    mc = run_sampler(t, "emcee", seed=0, settings=Settings(walkers=64, mcmc_steps=800))
+    assert vi.mmd[-1] > 0.15, "mean-field q is biased: it cannot reach the truth"
+    assert mc.mmd[-1] < vi.mmd[-1] / 3, "MCMC beats VI's bias given time"
+    assert mc.mmd[-1] < mc.mmd[len(mc.mmd) // 4]
+
+
+def test_time_budget_stops_a_run_early():
+    t = make_target("gaussian")
+    res = run_sampler(t, "emcee", settings=Settings(mcmc_steps=50_000, time_budget_s=0.05))
+    assert res.n_steps < 50_000 and res.wall_time_s < 1.0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: run_vi(make_target("gaussian"), "nuts"), "unknown VI method 'nuts'"),
+        (lambda: run_method(make_target("gaussian"), "magic"), "unknown method 'magic'"),
+        (lambda: run_vi(make_target("gaussian"), "cavi", seed=-1), "seed must be an integer"),
+        (lambda: run_vi(make_target("gaussian"), "cavi", seed=1.5), "seed must be an integer"),
+        (lambda: Settings(vi_steps=0), "vi_steps=0 is outside its bounds"),
+        (lambda: Settings(vi_lr=float("nan")), "vi_lr must be a finite number"),
+        (lambda: Settings(walkers=33), "walkers must be even"),
+        (lambda: Settings(mcmc_steps=2.5), "mcmc_steps must be a whole number"),
+    ],
+)
+def test_bad_arguments_raise_value_errors(call, message):
+    with pytest.raises(ValueError) as exc:
+        call()
+    assert message in str(exc.value)
+
+
+def test_methods_are_complete():
+    assert set(METHODS) == set(VI_METHODS) | set(MCMC_METHODS)

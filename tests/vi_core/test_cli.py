@@ -1,0 +1,77 @@
+"""The command line, run as a user would: python -m vi_core ..."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vi_core.__main__ import main
+from vi_core.api import METHODS
+from vi_core.targets import REGISTRY
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "vi_core", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_targets_json_lists_every_target():
+    out = _cli("targets", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert {r["name"] for r in rows} == set(REGISTRY)
+    gauss = next(r for r in rows if r["name"] == "gaussian")
+    assert gauss["params"][0] == {"name": "rho", "default": 0.8, "lo": -0.99, "hi": 0.99, "help": "correlation ρ"}
+    assert len(gauss["box"]) == 4
+
+
+def test_run_json_fields_and_values():
+    out = _cli("run", "--target", "gaussian", "--param", "rho=0.5", "--method", "cavi", "--seed", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    for key in ("target", "params", "method", "log_evidence", "elbo", "kl", "mean", "cov", "wall_time_s", "n_steps"):
+        assert key in res
+    assert res["params"] == {"rho": 0.5}
+    assert abs(res["elbo"] + res["kl"] - res["log_evidence"]) < 1e-9
+    assert abs(res["kl"] - 0.1438410362258904) < 1e-3  # -1/2 ln(1 - 0.25)
+
+
+def test_sampler_json_has_diagnostics():
+    out = _cli("run", "--target", "banana", "--method", "rwm", "--steps", "200", "--json")
+    res = json.loads(out.stdout)
+    assert res["elbo"] is None and res["kl"] is None
+    assert res["n_samples"] > 0 and 0 < res["acceptance"] < 1 and len(res["ess"]) == 2 and len(res["rhat"]) == 2
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_pair_runs_from_the_cli(name, method, capsys):
+    # in-process for speed: the same main() the module runs
+    assert main(["run", "--target", name, "--method", method, "--steps", "20", "--grid", "60", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == method
+
+
+def test_readable_table_without_json():
+    out = _cli("run", "--target", "donut", "--method", "gauss-mf", "--steps", "50")
+    assert out.returncode == 0 and "log_evidence" in out.stdout and "{" not in out.stdout.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--target", "nope", "--method", "cavi"], "unknown target 'nope'"),
+        (["run", "--target", "gaussian", "--param", "rho=2", "--method", "cavi"], "outside its bounds"),
+        (["run", "--target", "gaussian", "--param", "rho=nan", "--method", "cavi"], "must be finite"),
+        (["run", "--target", "gaussian", "--param", "rho", "--method", "cavi"], "expects key=value"),
+        (["run", "--target", "gaussian", "--method", "hmc"], "invalid choice: 'hmc'"),
+        (["run", "--target", "gaussian", "--method", "cavi", "--steps", "-1"], "outside its bounds"),
+        (["run", "--target", "gaussian", "--method", "cavi", "--seed", "x"], "invalid int value"),
+        (["run", "--method", "cavi"], "--target is required"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_nonzero_exit(args, message):
+    out = _cli(*args)
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr

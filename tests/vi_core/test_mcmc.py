@@ -1,0 +1,68 @@
+"""MCMC: emcee recovers a known Gaussian within Monte Carlo error; diagnostics; determinism."""
+
+import numpy as np
+import pytest
+
+from vi_core.api import Settings, run_sampler
+from vi_core.mcmc import MCMC_METHODS, burn_in, diagnostics, run_mcmc
+from vi_core.targets import make_target
+
+TRUE_COV = np.array([[1.0, 0.8], [0.8, 1.0]])
+
+
+def test_emcee_recovers_mean_and_covariance_within_4_mcse():
+    t = make_target("gaussian", rho=0.8)
+    run = run_mcmc(t, "emcee", 11, start=np.array([1.5, -1.5]), spread=np.full(2, 0.3), n_walkers=64, n_steps=1500)
+    d = diagnostics(run)
+    # MCSE of a mean: sd / sqrt(ESS); of a (co)variance of a Gaussian: sqrt((S_ii S_jj + S_ij^2) / ESS).
+    ess = d.ess.min()
+    mcse_mean = np.sqrt(np.diag(TRUE_COV) / d.ess)
+    assert np.all(np.abs(d.mean) < 4 * mcse_mean), f"Incorrect mean {d.mean}, MCSE {mcse_mean}"
+    mcse_cov = np.sqrt((np.outer(np.diag(TRUE_COV), np.diag(TRUE_COV)) + TRUE_COV**2) / ess)
+    assert np.all(np.abs(d.cov - TRUE_COV) < 4 * mcse_cov), f"Incorrect covariance {d.cov}"
+    assert 0.3 < d.acceptance < 0.9 and np.all(d.rhat < 1.05)
+
+
+@pytest.mark.parametrize("method", MCMC_METHODS)
+def test_every_move_samples_the_gaussian(method):
+    t = make_target("gaussian", rho=0.5)
+    res = run_sampler(t, method, seed=2, settings=Settings(walkers=32, mcmc_steps=800, step_size=1.0))
+    assert np.all(np.abs(res.mean) < 4 * np.sqrt(1.0 / res.ess)), f"{method}: mean {res.mean}"
+    assert abs(res.cov[0, 1] - 0.5) < 0.15
+    assert res.times.shape == (800,) and np.all(np.diff(res.times) >= 0)
+    assert res.chain.shape == (800, 32, 2) and res.n_samples == (800 - burn_in(800)) * 32
+
+
+def test_diagnostics_agree_with_independent_draws():
+    # Exact iid draws as a 'chain': ESS ~ number of draws, R-hat ~ 1, tau ~ 1, acceptance 1.
+    rng = np.random.default_rng(0)
+    chain = rng.standard_normal((400, 8, 2))
+    from vi_core.mcmc import McmcRun
+
+    d = diagnostics(McmcRun(chain, np.arange(400.0), np.ones((400, 8), bool)))
+    n = 300 * 8
+    assert np.all(np.abs(d.ess / n - 1) < 0.15) and np.all(np.abs(d.rhat - 1) < 0.01)
+    assert np.all(np.abs(d.tau - 1) < 0.3) and d.acceptance == 1.0
+
+
+def test_acceptance_counts_moves():
+    t = make_target("gaussian", rho=0.0)
+    tiny = run_sampler(t, "rwm", seed=0, settings=Settings(mcmc_steps=200, step_size=0.01))
+    huge = run_sampler(t, "rwm", seed=0, settings=Settings(mcmc_steps=200, step_size=50.0))
+    assert tiny.acceptance > 0.95 and huge.acceptance < 0.05
+
+
+@pytest.mark.parametrize("method", MCMC_METHODS)
+def test_same_seed_same_chain(method):
+    t = make_target("banana")
+    s = Settings(mcmc_steps=50)
+    a, b, c = (run_sampler(t, method, seed=k, settings=s) for k in (5, 5, 6))
+    assert np.array_equal(a.chain, b.chain) and not np.array_equal(a.chain, c.chain)
+
+
+def test_bad_sampler_arguments():
+    t = make_target("gaussian")
+    with pytest.raises(ValueError, match="unknown MCMC method 'hmc'"):
+        run_sampler(t, "hmc")
+    with pytest.raises(ValueError, match="walkers must be even"):
+        Settings(walkers=7)
