@@ -1,7 +1,8 @@
-"""Entry page (placeholder until the Playground lands)."""
+"""Entry page: the Playground. The page itself lives in ui/playground.py."""
 
 import streamlit as st
 
-st.set_page_config(page_title="VI vs MCMC", layout="wide")
-st.title("Variational inference and MCMC, side by side")
-st.write("The Playground is being built.")
+from ui import playground
+
+st.set_page_config(page_title="VI vs MCMC — Playground", page_icon="🎯", layout="wide")
+playground.render()

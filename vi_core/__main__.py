@@ -115,9 +115,16 @@ def cmd_run(args) -> int:
         out.update(elbo=res.elbo[-1], kl=res.kl[-1], mean=res.mean[-1], cov=res.cov[-1], khat=res.khat)
     else:
         out.update(
-            elbo=None, kl=None, mean=res.mean, cov=res.cov, n_samples=res.n_samples,
-            acceptance=res.acceptance, ess=res.ess, rhat=res.rhat, tau=res.tau,
-        )  # fmt: skip
+            elbo=None,
+            kl=None,
+            mean=res.mean,
+            cov=res.cov,
+            n_samples=res.n_samples,
+            acceptance=res.acceptance,
+            ess=res.ess,
+            rhat=res.rhat,
+            tau=res.tau,
+        )
     out = {k: _jsonable(v) for k, v in out.items()}
     if args.json:
         print(json.dumps(out))

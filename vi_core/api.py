@@ -186,9 +186,12 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = Sett
     if method == "cavi":
         tol = settings.cavi_tol
         trace = run(
-            cavi(grid, init_sd=sd), settings.cavi_sweeps, seed,
-            stop=lambda s, i: abs(i.delta) <= tol, time_budget_s=settings.time_budget_s,
-        )  # fmt: skip
+            cavi(grid, init_sd=sd),
+            settings.cavi_sweeps,
+            seed,
+            stop=lambda s, i: abs(i.delta) <= tol,
+            time_budget_s=settings.time_budget_s,
+        )
         wall = float(trace.times[-1])
         w1 = np.stack([s.w1 for s in trace.states])
         w2 = np.stack([s.w2 for s in trace.states])
@@ -204,9 +207,14 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = Sett
         marg_x, marg_y = q_final.density_x, q_final.density_y
     else:
         algo = gaussian_vi(
-            target, start, sd, full_rank=(method == "gauss-fr"), n_samples=settings.vi_samples,
-            n_steps=settings.vi_steps, adam=AdamOptions(lr=settings.vi_lr),
-        )  # fmt: skip
+            target,
+            start,
+            sd,
+            full_rank=(method == "gauss-fr"),
+            n_samples=settings.vi_samples,
+            n_steps=settings.vi_steps,
+            adam=AdamOptions(lr=settings.vi_lr),
+        )
         trace = run(algo, settings.vi_steps, seed, time_budget_s=settings.time_budget_s)
         wall = float(trace.times[-1])
         qs = [to_q(s.theta) for s in trace.states]
@@ -228,9 +236,28 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = Sett
     errs = np.array([moment_errors(grid, mean[k], cov[k]) for k in snap])
     khat = pareto_khat(target, q_final, seed=seed)
     return ViResult(
-        method, trace.times, wall, elbo, elbo_mc, kl, mean, cov, loc, chol, w1, w2,
-        snap, mmd, errs[:, 0], errs[:, 1], marg_x, marg_y, grid.log_z, khat, verdict(khat),
-    )  # fmt: skip
+        method,
+        trace.times,
+        wall,
+        elbo,
+        elbo_mc,
+        kl,
+        mean,
+        cov,
+        loc,
+        chol,
+        w1,
+        w2,
+        snap,
+        mmd,
+        errs[:, 0],
+        errs[:, 1],
+        marg_x,
+        marg_y,
+        grid.log_z,
+        khat,
+        verdict(khat),
+    )
 
 
 def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings = Settings(), grid=None) -> McmcResult:
@@ -241,9 +268,16 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
     grid = grid if grid is not None else make_grid(target, settings.n_grid)
     start, sd = _init_scale(grid.box)
     res = mcmc.run_mcmc(
-        target, method, seed, start, np.full(2, sd / 4.0), n_walkers=settings.walkers,
-        n_steps=settings.mcmc_steps, step_size=settings.step_size, time_budget_s=settings.time_budget_s,
-    )  # fmt: skip
+        target,
+        method,
+        seed,
+        start,
+        np.full(2, sd / 4.0),
+        n_walkers=settings.walkers,
+        n_steps=settings.mcmc_steps,
+        step_size=settings.step_size,
+        time_budget_s=settings.time_budget_s,
+    )
     wall = float(res.times[-1])
     snap = snapshot_indices(res.times.size)
     snap = snap[snap >= 1]
@@ -256,9 +290,22 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
     errs = np.array(errs)
     d = mcmc.diagnostics(res)
     return McmcResult(
-        method, res.chain.astype(np.float32), res.times, wall, snap, np.array(mmd), errs[:, 0], errs[:, 1],
-        d.n_samples, d.acceptance, d.ess, d.rhat, d.tau, d.mean, d.cov,
-    )  # fmt: skip
+        method,
+        res.chain.astype(np.float32),
+        res.times,
+        wall,
+        snap,
+        np.array(mmd),
+        errs[:, 0],
+        errs[:, 1],
+        d.n_samples,
+        d.acceptance,
+        d.ess,
+        d.rhat,
+        d.tau,
+        d.mean,
+        d.cov,
+    )
 
 
 def run_method(target: Target, method: str, seed: int = 0, settings: Settings = Settings()):

@@ -21,9 +21,14 @@ def test_log_z_matches_formula_at_default_grid(name):
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("gaussian", {"rho": -0.95}), ("banana", {"b": 1.0, "s": 1.0}), ("donut", {"r": 4.0, "sigma": 0.1}),
-     ("mixture", {"d": 0.0, "s": 2.0}), ("squiggle", {"a": 3.0, "omega": 0.5, "s1": 3.0, "s2": 1.5})],
-)  # fmt: skip
+    [
+        ("gaussian", {"rho": -0.95}),
+        ("banana", {"b": 1.0, "s": 1.0}),
+        ("donut", {"r": 4.0, "sigma": 0.1}),
+        ("mixture", {"d": 0.0, "s": 2.0}),
+        ("squiggle", {"a": 3.0, "omega": 0.5, "s1": 3.0, "s2": 1.5}),
+    ],
+)
 def test_log_z_matches_formula_across_parameters(name, params):
     t = make_target(name, **params)
     assert abs(make_grid(t).log_z - t.log_z_exact) < 1e-3

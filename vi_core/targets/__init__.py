@@ -3,7 +3,11 @@
 Importing this package registers every built-in target; each module owns its family.
 """
 
-from vi_core.targets import classic  # noqa: F401  (registers the classic shapes)
+from vi_core.targets import (  # noqa: F401  (importing registers each module's targets)
+    classic,  # the classic shapes
+    data,  # the real-data posteriors
+    flows,  # U1-U4 of Rezende & Mohamed (2015)
+)
 from vi_core.targets.base import REGISTRY, Param, Target, make_target, register
 
 __all__ = ["REGISTRY", "Param", "Target", "make_target", "register", "target_names"]

@@ -1,0 +1,328 @@
+"""The Playground page: settings -> a cached run -> the race, the gauge, the yardstick."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from urllib.parse import urlencode
+
+import numpy as np
+import streamlit as st
+
+from ui import compute, figures
+from ui.spec import CLOCKS, FORM_SETTINGS, MAX_SEED, RunSpec, from_query, to_query
+from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, Settings
+from vi_core.mcmc import burn_in
+from vi_core.targets import REGISTRY, make_target
+
+INTRO = (
+    "Pick a posterior p(z|X) ∝ p(X, z). **Variational inference** (left) turns integration into optimisation: "
+    "it moves a simple q to maximise the ELBO. **MCMC** (right) draws samples that are exact in the limit. "
+    "Press **Run**, then **▶ Play**."
+)
+
+
+# Less top padding: on a 1280x720 projector the race should start above the fold.
+_CSS = "<style>.block-container{padding-top:2.2rem;padding-bottom:1rem}</style>"
+
+# ------------------------------------------------------------------------------------ state
+
+
+def _init_state() -> None:
+    """First run of a session: widget values from the link (validated), else defaults."""
+    if "spec_loaded" in st.session_state:
+        return
+    st.session_state.spec_loaded = True
+    query = {k: st.query_params[k] for k in st.query_params}
+    spec, clock, notices = from_query(query)
+    st.session_state.notices = notices
+    _spec_to_widgets(spec)
+    st.session_state.clock = clock
+    # A shared link (one that names a target) runs at once; a bare visit shows the target first.
+    st.session_state.active = spec if "target" in query else None
+
+
+def _spec_to_widgets(spec: RunSpec) -> None:
+    ss = st.session_state
+    ss.target_name = spec.target.name
+    for k, v in spec.target.param_values().items():
+        ss[f"p_{spec.target.name}_{k}"] = v
+    ss.vi, ss.mcmc, ss.seed = spec.vi, spec.mcmc, spec.seed
+    for key, (field, _, _, _) in FORM_SETTINGS.items():
+        ss[f"s_{key}"] = getattr(spec.settings, field)
+
+
+def _widgets_to_spec() -> RunSpec:
+    ss = st.session_state
+    name = ss.target_name
+    params = {p.name: ss.get(f"p_{name}_{p.name}", p.default) for p in REGISTRY[name].params}
+    kw = {field: ss[f"s_{key}"] for key, (field, _, _, _) in FORM_SETTINGS.items()}
+    return RunSpec(make_target(name, **params), ss.vi, ss.mcmc, int(ss.seed), Settings(**kw))
+
+
+# ------------------------------------------------------------------------------------ widgets
+
+
+def _settings_form() -> bool:
+    """Sidebar: target choice, then a form with its parameters, the methods and a Run button."""
+    sb = st.sidebar
+    sb.selectbox(
+        "Target posterior",
+        list(REGISTRY),
+        key="target_name",
+        format_func=lambda n: f"{n} — {REGISTRY[n].description.split(':')[0]}",
+    )
+    cls = REGISTRY[st.session_state.target_name]
+    with sb.form("settings", border=False):
+        for p in cls.params:
+            key = f"p_{cls.name}_{p.name}"
+            st.session_state.setdefault(key, p.default)
+            st.slider(p.help or p.name, float(p.lo), float(p.hi), key=key, step=_step(p.lo, p.hi))
+        st.radio("Variational inference", VI_METHODS, key="vi", format_func=VI_LABELS.get)
+        st.radio("MCMC sampler", MCMC_METHODS, key="mcmc", format_func=MCMC_LABELS.get)
+        with st.expander("Method settings"):
+            st.number_input("CAVI: max sweeps", 1, 1000, key="s_cavi_sweeps")
+            st.number_input("Gaussian VI: steps", 10, 3000, key="s_vi_steps")
+            st.number_input("Gaussian VI: K samples a step", 1, 256, key="s_K")
+            st.number_input("Gaussian VI: learning rate", 0.001, 0.5, key="s_lr", format="%.3f")
+            st.number_input("MCMC: walkers (even)", 8, 256, step=2, key="s_walkers")
+            st.number_input("MCMC: steps", 20, 5000, key="s_steps")
+            st.number_input("Random-walk step size", 0.01, 10.0, key="s_step", format="%.2f")
+            st.number_input("Seed", 0, MAX_SEED, key="seed")
+        return st.form_submit_button("Run", type="primary", width="stretch")
+
+
+def _step(lo: float, hi: float) -> float:
+    return 0.01 if hi - lo <= 5 else 0.05
+
+
+# ------------------------------------------------------------------------------------ page
+
+
+def render() -> None:
+    compute.warm_up()
+    _init_state()
+    st.markdown(_CSS, unsafe_allow_html=True)
+    st.markdown("### Variational inference and MCMC, side by side")
+    st.caption(INTRO)
+    for note in st.session_state.pop("notices", []):
+        st.warning(note, icon="⚠️")
+
+    submitted = _settings_form()
+    if submitted:
+        if st.session_state.s_walkers % 2:
+            st.session_state.s_walkers += 1
+        st.session_state.active = _widgets_to_spec()
+    active: RunSpec | None = st.session_state.get("active")
+
+    if active is None:
+        _preview()
+        return
+    try:
+        with st.spinner("Running VI and MCMC…"):
+            out = compute.run(active)
+    except (ValueError, RuntimeError) as exc:
+        st.error(str(exc))
+        _preview()
+        return
+    st.query_params.from_dict({**to_query(active, st.session_state.get("clock", "iteration")), "run": "1"})
+    if _widgets_to_spec() != active:
+        st.info("Settings changed since the last run: press **Run** to apply them.", icon="ℹ️")
+    _results(active, out)
+
+
+def _preview() -> None:
+    spec = _widgets_to_spec()
+    grid = compute.grid_for(spec.target, spec.settings.n_grid)
+    st.plotly_chart(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}"), key="preview")
+    st.info("Choose methods in the sidebar and press **Run** to start the race.", icon="👈")
+    _grid_warnings(grid)
+
+
+def _grid_warnings(grid) -> None:
+    for w in grid.warnings():
+        st.warning(w, icon="⚠️")
+
+
+def _results(spec: RunSpec, out: compute.Outcome) -> None:
+    grid, vi, mc = out.grid, out.vi, out.mc
+    _grid_warnings(grid)
+    st.segmented_control(
+        "Clock",
+        CLOCKS,
+        key="clock",
+        required=True,
+        format_func={"iteration": "by iteration", "time": "by wall-clock time"}.get,
+        help="By iteration: each method at the same fraction of its run. By wall-clock time: each panel shows "
+        "where its method truly was at the same instant.",
+    )
+    st.plotly_chart(compute.race_figure(spec, st.session_state.clock), key="race", config={"displaylogo": False})
+
+    c = st.columns(5)
+    c[0].metric("ln p(X) (quadrature)", f"{grid.log_z:.4f}")
+    c[1].metric("ELBO(q)", f"{vi.elbo[-1]:.4f}")
+    c[2].metric("KL(q ‖ p)", f"{vi.kl[-1]:.4f}")
+    c[3].metric("VI wall time", _fmt_s(vi.wall_time_s))
+    c[4].metric("MCMC wall time", _fmt_s(mc.wall_time_s))
+
+    left, right = st.columns([1, 1])
+    with left:
+        st.subheader("Accuracy vs wall-clock time")
+        st.plotly_chart(figures.accuracy_figure(vi, mc), key="accuracy")
+        st.caption(
+            "Distance to the exact posterior (MMD, Gaussian kernel with the posterior's sd as bandwidth): "
+            "one yardstick for a q and for a set of samples."
+        )
+    with right:
+        st.subheader("Marginals")
+        m1, m2 = st.columns(2)
+        m1.plotly_chart(figures.marginal_figure(grid, vi, mc, 0), key="marg0")
+        m2.plotly_chart(figures.marginal_figure(grid, vi, mc, 1), key="marg1")
+
+    st.subheader("Results")
+    st.dataframe(_table(vi, mc), hide_index=True, width="stretch")
+    st.markdown(f"**Pareto k̂ of p/q = {vi.khat:.2f}.** {vi.verdict}")
+    st.caption(
+        f"Compute {_fmt_s(out.compute_s)} including scoring. MCMC statistics use the draws after the first "
+        f"{burn_in(mc.n_steps)} of {mc.n_steps} steps (burn-in); ESS and R-hat from arviz-stats with walkers as chains."
+    )
+    _share_and_export(spec, out)
+
+
+def _fmt_s(s: float) -> str:
+    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def _table(vi, mc) -> list[dict]:
+    def num(v, fmt="{:.4f}"):
+        return fmt.format(v) if v is not None and math.isfinite(v) else "—"
+
+    return [
+        {
+            "method": f"VI · {VI_LABELS[vi.method]}",
+            "wall time": _fmt_s(vi.wall_time_s),
+            "time / step": _fmt_s(vi.wall_time_s / max(vi.n_steps, 1)),
+            "steps": vi.n_steps,
+            "ELBO": num(vi.elbo[-1]),
+            "KL(q‖p)": num(vi.kl[-1]),
+            "MMD": num(vi.mmd[-1]),
+            "mean error": num(vi.mean_err[-1]),
+            "cov error": num(vi.cov_err[-1]),
+            "acceptance": "—",
+            "ESS (min)": "—",
+            "ESS / s": "—",
+            "R-hat (max)": "—",
+            "Pareto k̂": num(vi.khat, "{:.2f}"),
+        },
+        {
+            "method": f"MCMC · {MCMC_LABELS[mc.method]}",
+            "wall time": _fmt_s(mc.wall_time_s),
+            "time / step": _fmt_s(mc.wall_time_s / max(mc.n_steps, 1)),
+            "steps": mc.n_steps,
+            "ELBO": "—",
+            "KL(q‖p)": "—",
+            "MMD": num(mc.mmd[-1]),
+            "mean error": num(mc.mean_err[-1]),
+            "cov error": num(mc.cov_err[-1]),
+            "acceptance": num(mc.acceptance, "{:.2f}"),
+            "ESS (min)": num(float(np.min(mc.ess)), "{:.0f}"),
+            "ESS / s": num(float(np.min(mc.ess_per_s)), "{:.0f}"),
+            "R-hat (max)": num(float(np.max(mc.rhat)), "{:.3f}"),
+            "Pareto k̂": "—",
+        },
+    ]
+
+
+def _share_and_export(spec: RunSpec, out: compute.Outcome) -> None:
+    st.subheader("Share and export")
+    query = {**to_query(spec, st.session_state.get("clock", "iteration")), "run": "1"}
+    base = (st.context.url or "").split("?")[0]
+    st.caption("Link to this exact run (copy with the button on the right):")
+    st.code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
+    c = st.columns(3)
+    c[0].download_button("Samples (CSV)", samples_csv(out.mc), "mcmc_samples.csv", "text/csv", on_click="ignore")
+    c[1].download_button("VI trace (CSV)", vi_trace_csv(out.vi), "vi_trace.csv", "text/csv", on_click="ignore")
+    c[2].download_button(
+        "Summary (JSON)", summary_json(spec, out), "summary.json", "application/json", on_click="ignore"
+    )
+
+
+# ------------------------------------------------------------------------------------ exports
+
+
+def samples_csv(mc) -> str:
+    t, w, _ = mc.chain.shape
+    steps, walkers = np.meshgrid(np.arange(t), np.arange(w), indexing="ij")
+    buf = io.StringIO()
+    buf.write("step,walker,z1,z2,after_burn_in\n")
+    rows = np.column_stack([steps.ravel(), walkers.ravel(), mc.chain.reshape(-1, 2), steps.ravel() >= burn_in(t)])
+    np.savetxt(buf, rows, delimiter=",", fmt=["%d", "%d", "%.6g", "%.6g", "%d"])
+    return buf.getvalue()
+
+
+def vi_trace_csv(vi) -> str:
+    buf = io.StringIO()
+    buf.write("step,time_s,elbo_exact,elbo_mc,kl,mean1,mean2,var1,var2,cov12\n")
+    rows = np.column_stack(
+        [
+            np.arange(vi.times.size),
+            vi.times,
+            vi.elbo,
+            vi.elbo_mc,
+            vi.kl,
+            vi.mean,
+            vi.cov[:, 0, 0],
+            vi.cov[:, 1, 1],
+            vi.cov[:, 0, 1],
+        ]
+    )
+    np.savetxt(buf, rows, delimiter=",", fmt=["%d"] + ["%.8g"] * 9)
+    return buf.getvalue()
+
+
+def summary_json(spec: RunSpec, out: compute.Outcome) -> str:
+    grid, vi, mc = out.grid, out.vi, out.mc
+
+    def clean(v):
+        if isinstance(v, np.ndarray):
+            return clean(v.tolist())
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        if isinstance(v, float | np.floating):
+            return float(v) if math.isfinite(v) else None
+        return v
+
+    summary = {
+        "spec": to_query(spec),
+        "target": spec.target.to_dict(),
+        "log_evidence": grid.log_z,
+        "grid_warnings": grid.warnings(),
+        "vi": {
+            "method": vi.method,
+            "wall_time_s": vi.wall_time_s,
+            "n_steps": vi.n_steps,
+            "elbo": vi.elbo[-1],
+            "kl": vi.kl[-1],
+            "mean": vi.mean[-1],
+            "cov": vi.cov[-1],
+            "mmd": vi.mmd[-1],
+            "khat": vi.khat,
+            "verdict": vi.verdict,
+        },
+        "mcmc": {
+            "method": mc.method,
+            "wall_time_s": mc.wall_time_s,
+            "n_steps": mc.n_steps,
+            "n_samples": mc.n_samples,
+            "acceptance": mc.acceptance,
+            "ess": mc.ess,
+            "rhat": mc.rhat,
+            "tau": mc.tau,
+            "mean": mc.mean,
+            "cov": mc.cov,
+            "mmd": mc.mmd[-1],
+        },
+        "truth": {"mean": grid.mean, "cov": grid.cov},
+    }
+    return json.dumps(clean(summary), indent=1, default=clean)

@@ -1,0 +1,119 @@
+"""A run's full specification and its round trip through the URL query string.
+
+Everything a Run depends on lives in one frozen ``RunSpec`` (hashable: it keys the caches)
+and serialises to flat query parameters, so a link restores the exact run. Parsing is
+forgiving: a bad value falls back to its default and produces a notice, never an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+
+from vi_core.api import MCMC_METHODS, VI_METHODS, Settings
+from vi_core.targets import REGISTRY, Target, make_target
+
+__all__ = ["DEFAULT", "FORM_SETTINGS", "RunSpec", "from_query", "to_query"]
+
+# Settings the Playground exposes: query key -> (Settings field, type, widget bounds).
+FORM_SETTINGS: dict[str, tuple[str, type, float, float]] = {
+    "vi_steps": ("vi_steps", int, 10, 3000),
+    "cavi_sweeps": ("cavi_sweeps", int, 1, 1000),
+    "K": ("vi_samples", int, 1, 256),
+    "lr": ("vi_lr", float, 0.001, 0.5),
+    "walkers": ("walkers", int, 8, 256),
+    "steps": ("mcmc_steps", int, 20, 5000),
+    "step": ("step_size", float, 0.01, 10.0),
+}
+CLOCKS = ("iteration", "time")
+MAX_SEED = 2**31 - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    target: Target
+    vi: str = "cavi"
+    mcmc: str = "emcee"
+    seed: int = 0
+    settings: Settings = Settings()
+
+
+DEFAULT = RunSpec(target=make_target("gaussian"))
+
+
+def to_query(spec: RunSpec, clock: str = "iteration") -> dict[str, str]:
+    """Flat, human-readable query parameters for a spec (target params as p_<name>)."""
+    q = {"target": spec.target.name}
+    q.update({f"p_{k}": f"{v:g}" for k, v in spec.target.param_values().items()})
+    q.update(vi=spec.vi, mcmc=spec.mcmc, seed=str(spec.seed))
+    for key, (field, _, _, _) in FORM_SETTINGS.items():
+        q[key] = f"{getattr(spec.settings, field):g}"
+    q["clock"] = clock
+    return q
+
+
+def _number(raw: str, kind: type, lo: float, hi: float):
+    v = float(raw)
+    if not math.isfinite(v):
+        raise ValueError
+    if kind is int:
+        if v != int(v):
+            raise ValueError
+        v = int(v)
+    if not lo <= v <= hi:
+        raise ValueError
+    return v
+
+
+def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
+    """Parse query parameters into (spec, clock, notices). Unknown keys are ignored;
+    a bad value is replaced by its default with a notice saying which and why."""
+    notices: list[str] = []
+
+    def bad(key, raw, why):
+        notices.append(f"Ignored `{key}={str(raw)[:40]}` in the link ({why}); using the default.")
+
+    name = query.get("target", DEFAULT.target.name)
+    if name not in REGISTRY:
+        bad("target", name, f"known targets: {', '.join(REGISTRY)}")
+        name = DEFAULT.target.name
+    params = {}
+    for p in REGISTRY[name].params:
+        raw = query.get(f"p_{p.name}")
+        if raw is None:
+            continue
+        try:
+            params[p.name] = _number(raw, float, p.lo, p.hi)
+        except ValueError:
+            bad(f"p_{p.name}", raw, f"must be a number in [{p.lo:g}, {p.hi:g}]")
+    target = make_target(name, **params)
+
+    vi = query.get("vi", DEFAULT.vi)
+    if vi not in VI_METHODS:
+        bad("vi", vi, f"choose one of {', '.join(VI_METHODS)}")
+        vi = DEFAULT.vi
+    mcmc = query.get("mcmc", DEFAULT.mcmc)
+    if mcmc not in MCMC_METHODS:
+        bad("mcmc", mcmc, f"choose one of {', '.join(MCMC_METHODS)}")
+        mcmc = DEFAULT.mcmc
+    seed = DEFAULT.seed
+    if "seed" in query:
+        try:
+            seed = _number(query["seed"], int, 0, MAX_SEED)
+        except ValueError:
+            bad("seed", query["seed"], f"a whole number in [0, {MAX_SEED}]")
+    kw = {}
+    for key, (field, kind, lo, hi) in FORM_SETTINGS.items():
+        if key in query:
+            try:
+                kw[field] = _number(query[key], kind, lo, hi)
+            except ValueError:
+                bad(key, query[key], f"a {'whole ' if kind is int else ''}number in [{lo:g}, {hi:g}]")
+    if kw.get("walkers", 2) % 2:
+        bad("walkers", kw.pop("walkers"), "must be even")
+    clock = query.get("clock", "iteration")
+    if clock not in CLOCKS:
+        bad("clock", clock, "iteration or time")
+        clock = "iteration"
+    return RunSpec(target, vi, mcmc, seed, Settings(**kw)), clock, notices

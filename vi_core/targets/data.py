@@ -1,0 +1,390 @@
+"""Two posteriors from real data, each with its full normalised joint ln p(X, Z), so the
+grid's ln Z is the evidence ln p(X).
+
+* ``newcomb`` / ``newcomb-clean``: Simon Newcomb's 1882 measurements of the passage time of
+  light, 66 values (``newcomb-clean`` drops the two gross outliers, -44 and -2). Value/1000
+  + 24.8 = microseconds over the known distance; the accepted value is 33.02. Normal model
+  with unknown mean and precision and its conjugate Normal-Gamma prior, as in the worked
+  example of Wikipedia's "Variational Bayesian methods" (also Murphy, Machine Learning: a
+  Probabilistic Perspective, §21.5.1). Data: S. M. Stigler (1977) Do robust estimators work
+  with real data? Annals of Statistics 5, 1055-1098; R package MASS, ``newcomb``; Gelman et
+  al., Bayesian Data Analysis, ch. 3.
+* ``challenger``: the 23 Space Shuttle flights before Challenger with a recorded outcome
+  (flight 4 has none and is dropped); logistic regression of "any O-ring failed" on launch
+  temperature. Data: S. R. Dalal, E. B. Fowlkes & B. Hoadley (1989) Risk analysis of the
+  space shuttle: pre-Challenger prediction of failure, JASA 84, 945-957; R package vcd,
+  ``SpaceShuttle``.
+
+The CSV files live in vi_core/data/ (README.md there has the sources); each is read once.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import math
+from importlib import resources
+from typing import NamedTuple
+
+import numpy as np
+from scipy import optimize, stats
+from scipy.special import digamma, expit, gammaln
+
+from vi_core.targets.base import Param, Target, register
+
+__all__ = [
+    "Challenger",
+    "ClosedFormCavi",
+    "Newcomb",
+    "NewcombClean",
+    "challenger_data",
+    "newcomb_cavi_closed_form",
+    "newcomb_data",
+    "normal_gamma_elbo",
+]
+
+LOG_2PI = math.log(2.0 * math.pi)
+NEWCOMB_OUTLIERS = (-44.0, -2.0)
+TEMPERATURE_UNIT = 10.0  # the slope is per 10 °F
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    with resources.files("vi_core").joinpath("data", name).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@functools.cache
+def newcomb_data(drop_outliers: bool = False) -> np.ndarray:
+    """Newcomb's measurements, (66,) or (64,) without the outliers -44 and -2. Read-only."""
+    x = np.array([float(r["dat"]) for r in _read_csv("newcomb.csv")])
+    if drop_outliers:
+        x = x[~np.isin(x, NEWCOMB_OUTLIERS)]
+    x.flags.writeable = False
+    return x
+
+
+@functools.cache
+def challenger_data() -> tuple[np.ndarray, np.ndarray]:
+    """(temperature °F (23,), failed (23,) 0/1) for the flights with a recorded outcome. Read-only."""
+    rows = [r for r in _read_csv("space_shuttle.csv") if r["Fail"] in ("yes", "no")]
+    temp = np.array([float(r["Temperature"]) for r in rows])
+    fail = np.array([1.0 if r["Fail"] == "yes" else 0.0 for r in rows])
+    temp.flags.writeable = fail.flags.writeable = False
+    return temp, fail
+
+
+# ---- Newcomb: Normal model, Normal-Gamma prior, coordinates (μ, ln τ) --------------------
+
+
+class _Suff(NamedTuple):
+    n: int
+    mean: float
+    ss: float  # sum of squared deviations from the mean
+
+
+@functools.cache
+def _newcomb_suff(drop_outliers: bool) -> _Suff:
+    x = newcomb_data(drop_outliers)
+    return _Suff(x.size, float(x.mean()), float(((x - x.mean()) ** 2).sum()))
+
+
+class NormalGamma(NamedTuple):
+    """p(μ, τ) = N(μ; mu, 1/(lam τ)) Gamma(τ; a, rate b)."""
+
+    mu: float
+    lam: float
+    a: float
+    b: float
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class Newcomb(Target):
+    """x_i ~ N(μ, 1/τ); μ | τ ~ N(μ0, 1/(λ0 τ)); τ ~ Gamma(a0, rate b0). z = (μ, s = ln τ).
+
+    Defaults are weakly informative on the data's scale (values 16-40, sd about 10): the
+    prior of μ is Student-t with 2 a0 dof around μ0 with scale √(b0/(a0 λ0)) = 100, and
+    τ ~ Exponential(mean 0.01), i.e. σ = τ^-½ of order 10.
+    """
+
+    mu0: float = 0.0
+    lambda0: float = 0.01
+    a0: float = 1.0
+    b0: float = 100.0
+
+    name = "newcomb"
+    description = "Newcomb's speed of light (66 values): Normal mean μ and precision τ, Normal-Gamma prior."
+    params = (
+        Param("mu0", 0.0, -100.0, 100.0, "prior mean μ₀ of μ"),
+        Param("lambda0", 0.01, 0.001, 10.0, "prior precision factor λ₀: μ | τ ~ N(μ₀, 1/(λ₀τ))"),
+        Param("a0", 1.0, 0.1, 50.0, "Gamma shape a₀ of τ"),
+        Param("b0", 100.0, 0.01, 10000.0, "Gamma rate b₀ of τ (prior mean of τ is a₀/b₀)"),
+    )
+    labels = ("μ", "ln τ")
+    drop_outliers = False  # class constant, not a parameter: NewcombClean sets it
+
+    @property
+    def data(self) -> np.ndarray:
+        return newcomb_data(self.drop_outliers)
+
+    @property
+    def suff(self) -> _Suff:
+        return _newcomb_suff(self.drop_outliers)
+
+    @property
+    def posterior(self) -> NormalGamma:
+        """The exact posterior p(μ, τ | X), Normal-Gamma."""
+        n, xbar, ss = self.suff
+        lam = self.lambda0 + n
+        mu = (self.lambda0 * self.mu0 + n * xbar) / lam
+        b = self.b0 + 0.5 * ss + 0.5 * self.lambda0 * n * (xbar - self.mu0) ** 2 / lam
+        return NormalGamma(mu, lam, self.a0 + 0.5 * n, b)
+
+    def _const(self) -> float:
+        # ln of every factor of p(X, μ, τ) that depends on neither μ nor τ.
+        n = self.suff.n
+        return (
+            -0.5 * (n + 1) * LOG_2PI
+            + 0.5 * math.log(self.lambda0)
+            + self.a0 * math.log(self.b0)
+            - float(gammaln(self.a0))
+        )
+
+    def _rate(self, mu):
+        """b0 + ½(Σ(x_i - μ)² + λ0(μ - μ0)²): what multiplies -τ in ln p(X, μ, τ)."""
+        n, xbar, ss = self.suff
+        return self.b0 + 0.5 * (ss + n * (xbar - mu) ** 2 + self.lambda0 * (mu - self.mu0) ** 2)
+
+    def log_density(self, z):
+        """ln p(X, μ, τ = e^s) + s (the Jacobian of τ = e^s), z = (μ, s) of shape (..., 2) -> (...)."""
+        z = np.asarray(z, dtype=float)
+        mu, s = z[..., 0], z[..., 1]
+        shape = self.a0 + 0.5 * (self.suff.n + 1)  # powers of τ: N/2 + 1/2 + (a0 - 1) + 1
+        return self._const() + shape * s - np.exp(s) * self._rate(mu)
+
+    def grad_log_density(self, z):
+        z = np.asarray(z, dtype=float)
+        mu, s = z[..., 0], z[..., 1]
+        n, xbar, _ = self.suff
+        tau = np.exp(s)
+        g_mu = tau * (n * (xbar - mu) - self.lambda0 * (mu - self.mu0))
+        g_s = self.a0 + 0.5 * (n + 1) - tau * self._rate(mu)
+        return np.stack([g_mu, g_s], axis=-1)
+
+    @property
+    def box(self):
+        return _normal_gamma_box(self.posterior)
+
+    @property
+    def log_z_exact(self):
+        """ln p(X): the Normal-Gamma evidence."""
+        post = self.posterior
+        return (
+            float(gammaln(post.a) - gammaln(self.a0))
+            + self.a0 * math.log(self.b0)
+            - post.a * math.log(post.b)
+            + 0.5 * math.log(self.lambda0 / post.lam)
+            - 0.5 * self.suff.n * LOG_2PI
+        )
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class NewcombClean(Newcomb):
+    name = "newcomb-clean"
+    description = "Newcomb's speed of light without the outliers -44 and -2 (64 values), Normal-Gamma prior."
+    drop_outliers = True
+
+
+@functools.lru_cache(maxsize=256)
+def _normal_gamma_box(post: NormalGamma) -> tuple[float, float, float, float]:
+    # ln τ: Gamma quantiles at 1e-10 in each tail; μ: the marginal Student-t (2a dof) likewise
+    # (about 7 sd at N = 66). The margins (5% of the width a side) keep the grid's edge bands empty.
+    p = 1e-10
+    g = stats.gamma(post.a, scale=1.0 / post.b)
+    s_lo, s_hi = math.log(g.ppf(p)), math.log(g.isf(p))
+    half = 1.1 * float(stats.t.isf(p, 2.0 * post.a)) * math.sqrt(post.b / (post.a * post.lam))
+    pad_s = 0.05 * (s_hi - s_lo)
+    return (post.mu - half, post.mu + half, s_lo - pad_s, s_hi + pad_s)
+
+
+class ClosedFormCavi(NamedTuple):
+    """Closed-form CAVI iterates for q(μ) q(τ) = N(μ; mu_n, 1/lambda_n) Gamma(τ; a_n, b_n).
+
+    Index 0 is the initial q; each later index is one iteration (q(τ), then q(μ)).
+    mu_n, lambda_n, a_n, b_n, elbo: (n_iter + 1,). elbo: the exact ELBO of each iterate.
+    """
+
+    mu_n: np.ndarray
+    lambda_n: np.ndarray
+    a_n: np.ndarray
+    b_n: np.ndarray
+    elbo: np.ndarray
+
+
+def normal_gamma_elbo(target: Newcomb, mu_n: float, lambda_n: float, a_n: float, b_n: float) -> float:
+    """Exact ELBO of q(μ) q(τ) = N(mu_n, 1/lambda_n) Gamma(a_n, b_n) against ``target``.
+
+    The same number in (μ, τ) and in (μ, ln τ): q and p~ carry the same Jacobian.
+    """
+    n, xbar, ss = target.suff
+    e_tau = a_n / b_n
+    e_ln_tau = float(digamma(a_n)) - math.log(b_n)
+    var_mu = 1.0 / lambda_n
+    # E_q(μ)[Σ(x_i - μ)² + λ0(μ - μ0)²]
+    e_quad = ss + n * ((xbar - mu_n) ** 2 + var_mu) + target.lambda0 * ((mu_n - target.mu0) ** 2 + var_mu)
+    energy = target._const() + (target.a0 + 0.5 * (n + 1) - 1.0) * e_ln_tau - e_tau * (target.b0 + 0.5 * e_quad)
+    h_mu = 0.5 * (LOG_2PI + 1.0 - math.log(lambda_n))
+    h_tau = a_n - math.log(b_n) + float(gammaln(a_n)) + (1.0 - a_n) * float(digamma(a_n))
+    return energy + h_mu + h_tau
+
+
+def newcomb_cavi_closed_form(target: Newcomb, n_iter: int = 10, tau_init: float = 1.0) -> ClosedFormCavi:
+    """Closed-form mean-field CAVI for the Normal-Gamma model (Wikipedia's updates).
+
+    Fixed by the data: mu_n = (λ0 μ0 + N x̄)/(λ0 + N) and a_n = a0 + (N + 1)/2 (Bishop's
+    printed a0 + N/2 is not the update for this model). Iterated:
+    b_n = b0 + ½ E_μ[Σ(x_i - μ)² + λ0(μ - μ0)²], then lambda_n = (λ0 + N) a_n / b_n.
+    The initial q has E[τ] = ``tau_init`` (default 1: σ = 1, far too small, so the first
+    steps are visible). Returns the n_iter + 1 iterates with their exact ELBOs.
+    """
+    if not isinstance(target, Newcomb):
+        raise ValueError(f"closed-form CAVI needs a newcomb target, got {type(target).__name__}")
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or not 1 <= n_iter <= 10_000:
+        raise ValueError(f"n_iter must be an integer in [1, 10000], got {n_iter!r}")
+    if isinstance(tau_init, bool) or not (
+        isinstance(tau_init, (int, float, np.integer, np.floating)) and 0 < tau_init < math.inf
+    ):
+        raise ValueError(f"tau_init must be a finite positive number, got {tau_init!r}")
+    n, xbar, ss = target.suff
+    lam0, mu0 = target.lambda0, target.mu0
+    mu_n = (lam0 * mu0 + n * xbar) / (lam0 + n)
+    a_n = target.a0 + 0.5 * (n + 1)
+    lam_n, b_n = (lam0 + n) * tau_init, a_n / tau_init
+    rows = [(lam_n, b_n)]
+    for _ in range(n_iter):
+        b_n = target.b0 + 0.5 * (ss + n * (xbar - mu_n) ** 2 + lam0 * (mu_n - mu0) ** 2 + (n + lam0) / lam_n)
+        lam_n = (lam0 + n) * a_n / b_n
+        rows.append((lam_n, b_n))
+    lam, b = (np.array(c) for c in zip(*rows, strict=True))
+    k = lam.size
+    elbo = np.array([normal_gamma_elbo(target, mu_n, lam[i], a_n, b[i]) for i in range(k)])
+    return ClosedFormCavi(np.full(k, mu_n), lam, np.full(k, a_n), b, elbo)
+
+
+# ---- Challenger: logistic regression on centred temperature, coordinates (α, β) -----------
+
+
+class _Design(NamedTuple):
+    """Unique (temperature, outcome) pairs: t (K,) centred per 10 °F, sign (K,) = 1 - 2y, count (K,)."""
+
+    t: np.ndarray
+    sign: np.ndarray
+    count: np.ndarray
+    temp_mean: float
+
+
+@functools.cache
+def _challenger_design() -> _Design:
+    temp, fail = challenger_data()
+    t = (temp - temp.mean()) / TEMPERATURE_UNIT
+    # 23 flights share 18 (temperature, outcome) pairs: fewer passes over a whole grid.
+    pairs, count = np.unique(np.stack([t, fail], axis=-1), axis=0, return_counts=True)
+    return _Design(pairs[:, 0], 1.0 - 2.0 * pairs[:, 1], count.astype(float), float(temp.mean()))
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class Challenger(Target):
+    """y_i ~ Bernoulli(σ(α + β t_i)), t_i = (temperature_i - 69.57 °F) / 10 °F; α, β ~ N(0, s²).
+
+    z = (α, β): α is the log-odds of an O-ring failure at the mean launch temperature, β
+    the change in log-odds per 10 °F warmer. The default s = 2.5 is weakly informative on
+    the log-odds scale.
+    """
+
+    prior_scale: float = 2.5
+
+    name = "challenger"
+    description = "Challenger O-rings (23 flights): logistic regression of failure on launch temperature."
+    params = (Param("prior_scale", 2.5, 0.5, 20.0, "prior sd of α and β"),)
+    labels = ("intercept α", "slope β per 10 °F")
+
+    @property
+    def temp_mean(self) -> float:
+        """Mean launch temperature (°F) of the 23 flights: t = (temperature - temp_mean) / 10."""
+        return _challenger_design().temp_mean
+
+    def log_density(self, z):
+        """ln p(y | α, β) + ln N(α; 0, s²) + ln N(β; 0, s²), z = (α, β) of shape (..., 2) -> (...)."""
+        z = np.asarray(z, dtype=float)
+        a, b = z[..., 0], z[..., 1]
+        d = _challenger_design()
+        s2 = self.prior_scale**2
+        out = -(a * a + b * b) / (2.0 * s2) - LOG_2PI - math.log(s2)
+        # ln σ(η) = -logaddexp(0, -η) and ln(1 - σ(η)) = -logaddexp(0, η): no overflow.
+        for t, sign, c in zip(d.t, d.sign, d.count, strict=True):
+            out = out - c * np.logaddexp(0.0, sign * (a + b * t))
+        return out
+
+    def grad_log_density(self, z):
+        z = np.asarray(z, dtype=float)
+        a, b = z[..., 0], z[..., 1]
+        d = _challenger_design()
+        s2 = self.prior_scale**2
+        ga, gb = -a / s2, -b / s2
+        for t, sign, c in zip(d.t, d.sign, d.count, strict=True):
+            r = c * sign * expit(sign * (a + b * t))  # d/dη of c·logaddexp(0, sign·η)
+            ga = ga - r
+            gb = gb - r * t
+        return np.stack([ga, gb], axis=-1)
+
+    @property
+    def box(self):
+        return _challenger_box(self.prior_scale)
+
+
+@functools.lru_cache(maxsize=64)
+def _challenger_box(prior_scale: float) -> tuple[float, float, float, float]:
+    # Laplace approximation, then widen until the density on the box's edge is below
+    # e^-20 of the mode's: logistic tails are skewed, so each side is grown on its own.
+    target = Challenger(prior_scale)
+
+    def neg(v):
+        return -float(target.log_density(v))
+
+    def neg_grad(v):
+        return -target.grad_log_density(v)
+
+    mode = optimize.minimize(neg, np.zeros(2), jac=neg_grad, method="BFGS", options={"gtol": 1e-10}).x
+    h = 1e-5
+    hess = np.stack([(neg_grad(mode + h * e) - neg_grad(mode - h * e)) / (2 * h) for e in np.eye(2)])
+    sd = np.sqrt(np.diag(np.linalg.inv(0.5 * (hess + hess.T))))
+    top = float(target.log_density(mode))
+    lo, hi = mode - 5.0 * sd, mode + 5.0 * sd
+    for _ in range(100):
+        edges = _edge_max(target, lo, hi)
+        grown = False
+        for k, (side, sgn) in enumerate(((lo, -1.0), (hi, 1.0))):
+            for axis in range(2):
+                if edges[k][axis] > top - 20.0:
+                    side[axis] += sgn * 0.5 * sd[axis]
+                    grown = True
+        if not grown:
+            break
+    return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+
+
+def _edge_max(target: Target, lo: np.ndarray, hi: np.ndarray, m: int = 101):
+    """Max ln p~ along each edge of the box: ((left, bottom), (right, top))."""
+    xs, ys = np.linspace(lo[0], hi[0], m), np.linspace(lo[1], hi[1], m)
+
+    def along(p):
+        return float(target.log_density(p).max())
+
+    left = along(np.stack([np.full(m, lo[0]), ys], -1))
+    right = along(np.stack([np.full(m, hi[0]), ys], -1))
+    bottom = along(np.stack([xs, np.full(m, lo[1])], -1))
+    top = along(np.stack([xs, np.full(m, hi[1])], -1))
+    return (left, bottom), (right, top)
