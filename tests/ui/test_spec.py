@@ -1,0 +1,51 @@
+"""The query-string round trip: every setting restores; bad values fall back with a notice."""
+
+import pytest
+
+from ui.spec import DEFAULT, RunSpec, from_query, to_query
+from vi_core.api import Settings
+from vi_core.targets import make_target
+
+
+def test_round_trip_restores_everything():
+    spec = RunSpec(
+        make_target("squiggle", a=2.0, omega=1.5),
+        "gauss-fr",
+        "rwm",
+        42,
+        Settings(vi_steps=300, vi_samples=8, vi_lr=0.02, walkers=16, mcmc_steps=250, step_size=0.7, cavi_sweeps=50),
+    )
+    back, clock, notices = from_query(to_query(spec, "time"))
+    assert back == spec and clock == "time" and notices == []
+
+
+def test_empty_query_is_the_default():
+    assert from_query({}) == (DEFAULT, "iteration", [])
+
+
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        ({"target": "unicorn"}, "target=unicorn"),
+        ({"target": "gaussian", "p_rho": "2"}, "p_rho=2"),
+        ({"target": "gaussian", "p_rho": "nan"}, "p_rho=nan"),
+        ({"target": "gaussian", "p_rho": "<script>"}, "p_rho=<script>"),
+        ({"vi": "magic"}, "vi=magic"),
+        ({"mcmc": "hmc"}, "mcmc=hmc"),
+        ({"seed": "-3"}, "seed=-3"),
+        ({"seed": "1.5"}, "seed=1.5"),
+        ({"walkers": "7"}, "walkers=7"),
+        ({"steps": "1e9"}, "steps=1e9"),
+        ({"lr": "inf"}, "lr=inf"),
+        ({"clock": "sundial"}, "clock=sundial"),
+    ],
+)
+def test_bad_values_fall_back_with_a_notice(query, needle):
+    spec, clock, notices = from_query(query)
+    assert len(notices) == 1 and needle in notices[0] and "default" in notices[0]
+    assert isinstance(spec, RunSpec) and clock in ("iteration", "time")
+
+
+def test_good_values_survive_next_to_bad_ones():
+    spec, _, notices = from_query({"target": "donut", "p_r": "3", "p_sigma": "zzz", "seed": "9"})
+    assert spec.target.r == 3 and spec.target.sigma == 0.3 and spec.seed == 9 and len(notices) == 1
