@@ -157,6 +157,13 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
         help="By iteration: each method at the same fraction of its run. By wall-clock time: each panel shows "
         "where its method truly was at the same instant.",
     )
+    st.markdown(
+        f"**Left:** <span style='color:{figures.VI_COLOUR}'>{VI_LABELS[vi.method]}</span> — q's 1, 2, 3σ contours. "
+        f"**Right:** <span style='color:{figures.MCMC_COLOUR}'>{MCMC_LABELS[mc.method]}</span> — draws so far "
+        "(orange: the walkers now). Below: the ELBO climbing, the exact split ln p(X) = ELBO + KL, and each "
+        "method's distance to the truth against wall-clock time.",
+        unsafe_allow_html=True,
+    )
     st.plotly_chart(compute.race_figure(spec, st.session_state.clock), key="race", config={"displaylogo": False})
 
     c = st.columns(5)
