@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ui.contours import contour_segments
 from vi_core.api import MCMC_LABELS, VI_LABELS, McmcResult, ViResult
 from vi_core.grid import Grid
 from vi_core.mcmc import burn_in
@@ -29,6 +30,8 @@ __all__ = [
 VI_COLOUR = "#d62728"
 MCMC_COLOUR = "#1f77b4"
 TRUTH_COLOUR = "#2b2b2b"
+TARGET_COLOUR = "#7a9cc6"
+TARGET_LEVELS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 N_FRAMES = 40
 FRAME_MS = 90
 COARSE = 70  # cells per side of the contour grids sent to the browser
@@ -54,22 +57,22 @@ def _radius(log_density: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(r), np.minimum(r, 4.0), 4.0)
 
 
-def _target_contour(grid: Grid, xaxis: str, yaxis: str, showscale: bool = False) -> dict:
-    cx, cy = _coarse_axes(grid)
-    pts = np.stack(np.meshgrid(cx, cy, indexing="xy"), axis=-1)  # (y, x, 2) for Plotly's z[row=y]
+def _target_lines(grid: Grid, xaxis: str, yaxis: str) -> dict:
+    """The target's 0.5 ... 3 'sigma' level lines (see _radius) as one Scatter trace."""
+    cx, cy = _coarse_axes(grid, 90)
+    pts = np.stack(np.meshgrid(cx, cy, indexing="xy"), axis=-1)  # (y, x, 2): rows follow y
     with np.errstate(all="ignore"):
         lp = np.asarray(grid.target.log_density(pts), dtype=float)
     lp = np.where(np.isnan(lp), -np.inf, lp)
+    x, y = contour_segments(cx, cy, _radius(lp), TARGET_LEVELS)
     return dict(
-        type="contour",
-        x=_f32(cx),
-        y=_f32(cy),
-        z=_f32(_radius(lp)),
+        type="scatter",
+        x=x,
+        y=y,
+        mode="lines",
+        line=dict(color=TARGET_COLOUR, width=1.3),
         xaxis=xaxis,
         yaxis=yaxis,
-        contours=dict(start=0.5, end=3.5, size=0.5, coloring="fill", showlines=False),
-        colorscale=[[0, "#9ecae1"], [0.5, "#deebf7"], [1, "#ffffff"]],
-        showscale=showscale,
         hoverinfo="skip",
         name="target p(z|X)",
         showlegend=False,
@@ -90,7 +93,7 @@ def target_figure(grid: Grid, title: str = "") -> dict:
     xa, ya = _axis_layout(grid)
     xa["constrain"] = "domain"
     return dict(
-        data=[_target_contour(grid, "x", "y")],
+        data=[_target_lines(grid, "x", "y")],
         layout=dict(
             title=dict(text=title),
             xaxis=xa,
@@ -161,16 +164,8 @@ def _vi_trace(grid: Grid, vi: ViResult, k: int) -> dict:
         x, y = _ellipses(vi.loc[k], vi.chol[k])
         return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=VI_COLOUR, width=2.5))
     cx, cy = _coarse_axes(grid)
-    return dict(
-        type="contour",
-        x=_f32(cx),
-        y=_f32(cy),
-        z=_cavi_radius(grid, vi.w1[k], vi.w2[k]),
-        contours=dict(start=1, end=3, size=1, coloring="lines"),
-        colorscale=[[0, VI_COLOUR], [1, VI_COLOUR]],
-        line=dict(width=2.5),
-        showscale=False,
-    )
+    x, y = contour_segments(cx, cy, _cavi_radius(grid, vi.w1[k], vi.w2[k]), (1, 2, 3))
+    return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=VI_COLOUR, width=2.5))
 
 
 def _sample_chunks(mc: McmcResult, mc_idx: np.ndarray, seed: int = 0) -> list[np.ndarray]:
@@ -200,8 +195,8 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
         data.append(trace)
         return len(data) - 1
 
-    add(_target_contour(grid, "x", "y"))
-    add(_target_contour(grid, "x2", "y2"))
+    add(_target_lines(grid, "x", "y"))
+    add(_target_lines(grid, "x2", "y2"))
     i_q = add({**_vi_trace(grid, vi, vi_idx[0]), "xaxis": "x", "yaxis": "y", "name": "q", "hoverinfo": "skip"})
     i_qm = add(
         dict(

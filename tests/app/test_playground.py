@@ -28,7 +28,7 @@ def test_bare_visit_shows_the_target_before_any_run():
     at = _app()
     assert not at.exception
     charts = _charts(at)
-    assert len(charts) == 1 and charts[0]["data"][0]["type"] == "contour" and "frames" not in charts[0]
+    assert len(charts) == 1 and charts[0]["data"][0]["type"] == "scatter" and "frames" not in charts[0]
     assert any("Run" in i.value for i in at.info)
 
 

@@ -40,6 +40,9 @@ def test_run_then_play_moves_the_animation(app_server, e2e_page):
     )
     page.wait_for_timeout(800)
     assert _vi_title(page) != before
+    # the target's contour lines survive the animation (Plotly's contour traces would not)
+    lines = page.get_by_test_id("stPlotlyChart").first.locator(".scatterlayer .trace path.js-line")
+    assert lines.count() >= 2
     screenshot(page, "playground-playing", full_page=False)
     assert_no_exception(page)
 

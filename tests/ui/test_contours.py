@@ -1,0 +1,42 @@
+"""Marching squares: level lines of known shapes land where they should."""
+
+import numpy as np
+import pytest
+
+from ui.contours import contour_segments
+
+
+def _points(xs, ys):
+    ok = ~np.isnan(xs)
+    return np.column_stack([xs[ok], ys[ok]])
+
+
+@pytest.mark.parametrize("level", [0.5, 1.0, 2.0])
+def test_circles_of_a_radial_function(level):
+    x = np.linspace(-3, 3, 121)
+    y = np.linspace(-2.5, 2.5, 101)
+    f = np.hypot(x[None, :], y[:, None])  # rows follow y
+    xs, ys = contour_segments(x, y, f, [level])
+    pts = _points(xs, ys)
+    # every vertex is on the circle (to interpolation error); the segments go all the way round
+    np.testing.assert_allclose(np.hypot(pts[:, 0], pts[:, 1]), level, atol=2e-3)
+    angles = np.sort(np.arctan2(pts[:, 1], pts[:, 0]))
+    assert np.max(np.diff(angles)) < 0.2
+    assert xs.dtype == np.float32 and np.isnan(xs[2::3]).all()
+
+
+def test_rows_follow_y_for_a_tilted_plane():
+    x = np.linspace(0, 1, 11)
+    y = np.linspace(0, 2, 21)
+    f = x[None, :] + 10 * y[:, None]  # level c: x + 10 y = c
+    pts = _points(*contour_segments(x, y, f, [5.0]))
+    np.testing.assert_allclose(pts[:, 0] + 10 * pts[:, 1], 5.0, atol=1e-5)
+
+
+def test_saddle_cells_give_two_segments_and_no_level_gives_none():
+    x = y = np.array([0.0, 1.0])
+    f = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    xs, _ = contour_segments(x, y, f, [0.0])
+    assert np.isnan(xs).sum() == 2
+    xs, _ = contour_segments(x, y, f, [5.0])
+    assert xs.size == 0
