@@ -11,10 +11,22 @@ import numpy as np
 import streamlit as st
 
 from ui import compute, figures
-from ui.spec import CLOCKS, FORM_SETTINGS, MAX_SEED, RunSpec, from_query, to_query
+from ui.spec import (
+    CLOCKS,
+    CUSTOM,
+    DEFAULT_BOX,
+    DEFAULT_EXPR,
+    FORM_SETTINGS,
+    MAX_SEED,
+    RunSpec,
+    box_text,
+    from_query,
+    to_query,
+)
 from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, Settings
 from vi_core.mcmc import burn_in
 from vi_core.targets import REGISTRY, make_target
+from vi_core.targets.expr import MAX_LENGTH, make_expr_target
 
 INTRO = (
     "Pick a posterior p(z|X) ∝ p(X, z). **Variational inference** (left) turns integration into optimisation: "
@@ -46,6 +58,8 @@ def _init_state() -> None:
 def _spec_to_widgets(spec: RunSpec) -> None:
     ss = st.session_state
     ss.target_name = spec.target.name
+    if spec.target.name == CUSTOM:
+        ss.expr, ss.box = spec.target.expr, box_text(spec.target.box)
     for k, v in spec.target.param_values().items():
         ss[f"p_{spec.target.name}_{k}"] = v
     ss.vi, ss.mcmc, ss.seed = spec.vi, spec.mcmc, spec.seed
@@ -54,11 +68,16 @@ def _spec_to_widgets(spec: RunSpec) -> None:
 
 
 def _widgets_to_spec() -> RunSpec:
+    """The spec the widgets describe. Raises ValueError for a bad typed expression or box."""
     ss = st.session_state
     name = ss.target_name
-    params = {p.name: ss.get(f"p_{name}_{p.name}", p.default) for p in REGISTRY[name].params}
+    if name == CUSTOM:
+        target = make_expr_target(ss.get("expr", DEFAULT_EXPR), ss.get("box", DEFAULT_BOX))
+    else:
+        params = {p.name: ss.get(f"p_{name}_{p.name}", p.default) for p in REGISTRY[name].params}
+        target = make_target(name, **params)
     kw = {field: ss[f"s_{key}"] for key, (field, _, _, _) in FORM_SETTINGS.items()}
-    return RunSpec(make_target(name, **params), ss.vi, ss.mcmc, int(ss.seed), Settings(**kw))
+    return RunSpec(target, ss.vi, ss.mcmc, int(ss.seed), Settings(**kw))
 
 
 # ------------------------------------------------------------------------------------ widgets
@@ -69,14 +88,28 @@ def _settings_form() -> bool:
     sb = st.sidebar
     sb.selectbox(
         "Target posterior",
-        list(REGISTRY),
+        [*REGISTRY, CUSTOM],
         key="target_name",
-        format_func=lambda n: f"{n} — {REGISTRY[n].description.split(':')[0]}",
+        format_func=_target_label,
     )
-    cls = REGISTRY[st.session_state.target_name]
+    name = st.session_state.target_name
     with sb.form("settings", border=False):
-        for p in cls.params:
-            key = f"p_{cls.name}_{p.name}"
+        if name == CUSTOM:
+            st.session_state.setdefault("expr", DEFAULT_EXPR)
+            st.session_state.setdefault("box", DEFAULT_BOX)
+            st.text_area(
+                "ln p(x, y) =",
+                key="expr",
+                max_chars=MAX_LENGTH,
+                height=80,
+                help="Numbers, x, y, + - * / **, parentheses and exp, log, log1p, sqrt, abs, sin, cos, tan, tanh, "
+                "arctan, logaddexp, minimum, maximum, where(cond, a, b), pi, e. Nothing you type is run as code.",
+            )
+            st.text_input("Box: xmin, xmax, ymin, ymax", key="box", max_chars=200)
+        # the typed target's error appears here, beside its text box
+        st.session_state.expr_error_slot = st.empty()
+        for p in REGISTRY[name].params if name in REGISTRY else ():
+            key = f"p_{name}_{p.name}"
             st.session_state.setdefault(key, p.default)
             st.slider(p.help or p.name, float(p.lo), float(p.hi), key=key, step=_step(p.lo, p.hi))
         st.radio("Variational inference", VI_METHODS, key="vi", format_func=VI_LABELS.get)
@@ -91,6 +124,12 @@ def _settings_form() -> bool:
             st.number_input("Random-walk step size", 0.01, 10.0, key="s_step", format="%.2f")
             st.number_input("Seed", 0, MAX_SEED, key="seed")
         return st.form_submit_button("Run", type="primary", width="stretch")
+
+
+def _target_label(name: str) -> str:
+    if name == CUSTOM:
+        return "custom — type ln p(x, y)"
+    return f"{name} — {REGISTRY[name].description.split(':')[0]}"
 
 
 def _step(lo: float, hi: float) -> float:
@@ -110,31 +149,43 @@ def render() -> None:
         st.warning(note, icon="⚠️")
 
     submitted = _settings_form()
-    if submitted:
+    try:
+        pending = _widgets_to_spec()
+    except ValueError as exc:
+        # a bad typed expression or box: say so beside the text box; nothing runs
+        st.session_state.expr_error_slot.error(str(exc), icon="🚫")
+        pending = None
+    if submitted and pending is not None:
         if st.session_state.s_walkers % 2:
             st.session_state.s_walkers += 1
-        st.session_state.active = _widgets_to_spec()
+            pending = _widgets_to_spec()
+        st.session_state.active = pending
     active: RunSpec | None = st.session_state.get("active")
 
     if active is None:
-        _preview()
+        _preview(pending)
         return
     try:
         with st.spinner("Running VI and MCMC…"):
             out = compute.run(active)
     except (ValueError, RuntimeError) as exc:
-        st.error(str(exc))
-        _preview()
+        st.error(f"This run cannot be done: {exc}", icon="🚫")
         return
     st.query_params.from_dict({**to_query(active, st.session_state.get("clock", "iteration")), "run": "1"})
-    if _widgets_to_spec() != active:
+    if pending != active:
         st.info("Settings changed since the last run: press **Run** to apply them.", icon="ℹ️")
     _results(active, out)
 
 
-def _preview() -> None:
-    spec = _widgets_to_spec()
-    grid = compute.grid_for(spec.target, spec.settings.n_grid)
+def _preview(spec: RunSpec | None) -> None:
+    if spec is None:
+        st.info("Fix the typed target in the sidebar, then press **Run**.", icon="👈")
+        return
+    try:
+        grid = compute.grid_for(spec.target, spec.settings.n_grid)
+    except ValueError as exc:
+        st.error(f"This target cannot be drawn: {exc}", icon="🚫")
+        return
     st.plotly_chart(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}"), key="preview")
     st.info("Choose methods in the sidebar and press **Run** to start the race.", icon="👈")
     _grid_warnings(grid)

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 
 from vi_core.api import MCMC_METHODS, VI_METHODS, Settings
 from vi_core.targets import REGISTRY, Target, make_target
+from vi_core.targets.expr import make_expr_target
 
-__all__ = ["DEFAULT", "FORM_SETTINGS", "RunSpec", "from_query", "to_query"]
+__all__ = ["CUSTOM", "DEFAULT", "FORM_SETTINGS", "RunSpec", "box_text", "from_query", "to_query"]
 
 # Settings the Playground exposes: query key -> (Settings field, type, widget bounds).
 FORM_SETTINGS: dict[str, tuple[str, type, float, float]] = {
@@ -27,6 +28,9 @@ FORM_SETTINGS: dict[str, tuple[str, type, float, float]] = {
     "step": ("step_size", float, 0.01, 10.0),
 }
 CLOCKS = ("iteration", "time")
+CUSTOM = "custom"  # the typed-expression target
+DEFAULT_EXPR = "-(x**2 + y**2)/2 + log(1 + x**2)"
+DEFAULT_BOX = "-4, 4, -4, 4"
 MAX_SEED = 2**31 - 1
 
 
@@ -45,12 +49,18 @@ DEFAULT = RunSpec(target=make_target("gaussian"))
 def to_query(spec: RunSpec, clock: str = "iteration") -> dict[str, str]:
     """Flat, human-readable query parameters for a spec (target params as p_<name>)."""
     q = {"target": spec.target.name}
+    if spec.target.name == CUSTOM:
+        q.update(expr=spec.target.expr, box=box_text(spec.target.box))
     q.update({f"p_{k}": f"{v:g}" for k, v in spec.target.param_values().items()})
     q.update(vi=spec.vi, mcmc=spec.mcmc, seed=str(spec.seed))
     for key, (field, _, _, _) in FORM_SETTINGS.items():
         q[key] = f"{getattr(spec.settings, field):g}"
     q["clock"] = clock
     return q
+
+
+def box_text(box) -> str:
+    return ", ".join(f"{v:g}" for v in box)
 
 
 def _number(raw: str, kind: type, lo: float, hi: float):
@@ -75,19 +85,27 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
         notices.append(f"Ignored `{key}={str(raw)[:40]}` in the link ({why}); using the default.")
 
     name = query.get("target", DEFAULT.target.name)
-    if name not in REGISTRY:
-        bad("target", name, f"known targets: {', '.join(REGISTRY)}")
-        name = DEFAULT.target.name
-    params = {}
-    for p in REGISTRY[name].params:
-        raw = query.get(f"p_{p.name}")
-        if raw is None:
-            continue
+    target = None
+    if name == CUSTOM:
         try:
-            params[p.name] = _number(raw, float, p.lo, p.hi)
-        except ValueError:
-            bad(f"p_{p.name}", raw, f"must be a number in [{p.lo:g}, {p.hi:g}]")
-    target = make_target(name, **params)
+            target = make_expr_target(query.get("expr", DEFAULT_EXPR), query.get("box", DEFAULT_BOX))
+        except ValueError as exc:
+            notices.append(f"Ignored the typed target in the link ({exc}); using the default target.")
+            name = DEFAULT.target.name
+    elif name not in REGISTRY:
+        bad("target", name, f"known targets: {', '.join([*REGISTRY, CUSTOM])}")
+        name = DEFAULT.target.name
+    if target is None:
+        params = {}
+        for p in REGISTRY[name].params:
+            raw = query.get(f"p_{p.name}")
+            if raw is None:
+                continue
+            try:
+                params[p.name] = _number(raw, float, p.lo, p.hi)
+            except ValueError:
+                bad(f"p_{p.name}", raw, f"must be a number in [{p.lo:g}, {p.hi:g}]")
+        target = make_target(name, **params)
 
     vi = query.get("vi", DEFAULT.vi)
     if vi not in VI_METHODS:

@@ -15,6 +15,7 @@ import numpy as np
 
 from vi_core.api import METHODS, VI_METHODS, Settings, run_method
 from vi_core.targets import REGISTRY, make_target
+from vi_core.targets.expr import make_expr_target
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="machine-readable output")
     r = sub.add_parser("run", help="run one method on one target")
     r.add_argument("--target", help="target name (see `targets`)")
+    r.add_argument("--expr", help='a typed target: ln p(x, y) as an expression, e.g. "-(x**2 + y**2)/2"')
+    r.add_argument("--box", help="with --expr: xmin,xmax,ymin,ymax")
     r.add_argument("--param", action="append", default=[], metavar="K=V", help="target parameter")
     r.add_argument("--method", required=True, choices=METHODS)
     r.add_argument("--seed", type=int, default=0)
@@ -73,7 +76,7 @@ def cmd_targets(args) -> int:
         return 0
     for row in rows:
         params = ", ".join(f"{p['name']}={p['default']:g} [{p['lo']:g}, {p['hi']:g}]" for p in row["params"])
-        print(f"{row['name']:10s} {params:50s} {row['description']}")
+        print(f"{row['name']:14s} {params or '-':50s} {row['description']}")
     return 0
 
 
@@ -90,14 +93,22 @@ def _settings(args) -> Settings:
 
 
 def cmd_run(args) -> int:
-    if not args.target:
-        raise ValueError("--target is required")
-    target = make_target(args.target, **_parse_params(args.param))
+    if args.expr is not None:
+        if args.target or args.param:
+            raise ValueError("--expr replaces --target and --param; give one or the other")
+        if args.box is None:
+            raise ValueError("--box xmin,xmax,ymin,ymax is required with --expr")
+        target = make_expr_target(args.expr, args.box)
+    elif not args.target:
+        raise ValueError("--target (or --expr with --box) is required")
+    else:
+        target = make_target(args.target, **_parse_params(args.param))
     settings = _settings(args)
     grid, res, _ = run_method(target, args.method, seed=args.seed, settings=settings)
     out = {
         "target": target.name,
         "params": target.param_values(),
+        **({"expr": target.expr} if args.expr is not None else {}),
         "labels": list(target.labels),
         "box": list(grid.box),
         "method": args.method,
@@ -136,8 +147,22 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _glue_values(argv: list[str]) -> list[str]:
+    """'--box -4,4,-4,4' and '--expr "-(x**2)/2"' start with '-', which argparse takes for an
+    option; glue such values to their flag ('--box=-4,4,-4,4') before parsing."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in ("--box", "--expr") and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_glue_values(sys.argv[1:] if argv is None else argv))
     try:
         return cmd_targets(args) if args.command == "targets" else cmd_run(args)
     except ValueError as exc:

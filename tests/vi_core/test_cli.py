@@ -66,7 +66,7 @@ def test_readable_table_without_json():
         (["run", "--target", "gaussian", "--method", "hmc"], "invalid choice: 'hmc'"),
         (["run", "--target", "gaussian", "--method", "cavi", "--steps", "-1"], "outside its bounds"),
         (["run", "--target", "gaussian", "--method", "cavi", "--seed", "x"], "invalid int value"),
-        (["run", "--method", "cavi"], "--target is required"),
+        (["run", "--method", "cavi"], "--target (or --expr with --box) is required"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -75,3 +75,41 @@ def test_bad_arguments_give_one_line_and_nonzero_exit(args, message):
     assert out.returncode != 0
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in out.stderr
+
+
+def test_typed_target_from_the_cli_matches_the_built_in():
+    typed = _cli("run", "--expr", "-(x**2 - 2*0.8*x*y + y**2)/(2*(1 - 0.8**2))", "--box", "-4.5,4.5,-4.5,4.5",
+                 "--method", "cavi", "--json")  # fmt: skip
+    built = _cli("run", "--target", "gaussian", "--method", "cavi", "--json")
+    a, b = json.loads(typed.stdout), json.loads(built.stdout)
+    assert a["target"] == "custom" and a["labels"] == ["x", "y"] and "expr" in a
+    assert abs(a["log_evidence"] - b["log_evidence"]) < 1e-12 and abs(a["kl"] - b["kl"]) < 1e-9
+
+
+def test_hostile_expressions_in_the_cli(tmp_path, monkeypatch, capsys):
+    import time
+
+    from tests.vi_core.test_expr import HOSTILE, S
+
+    monkeypatch.chdir(tmp_path)
+    sentinel = tmp_path / "SENTINEL"
+    for payload in HOSTILE:
+        t0 = time.perf_counter()
+        try:
+            code = main(["run", "--expr", payload.replace(S, str(sentinel)), "--box", "-1,1,-1,1", "--method", "cavi"])
+        except SystemExit as exc:  # argparse's own refusals exit
+            code = exc.code
+        assert time.perf_counter() - t0 < 1.0, payload[:60]
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code != 0 and len(err) == 1 and err[0].startswith("python -m vi_core: error:"), (payload[:60], err)
+    assert not sentinel.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_hostile_expression_as_a_real_process(tmp_path):
+    sentinel = tmp_path / "SENTINEL"
+    out = _cli(
+        "run", "--expr", f"__import__('os').system('touch {sentinel}')", "--box", "-1,1,-1,1", "--method", "cavi"
+    )
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and not sentinel.exists()
+    out = _cli("run", "--expr", "x", "--method", "cavi")
+    assert out.returncode == 2 and "--box" in out.stderr
