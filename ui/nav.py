@@ -1,0 +1,22 @@
+"""Sidebar navigation shared by every page.
+
+Pages live in ``pages/`` (Streamlit's directory mechanism), so a deep link such as /Theory
+works on a freshly started server. Its automatic sidebar would label the entry page by its
+file name ("app"), so that list is hidden (.streamlit/config.toml) and drawn here instead.
+"""
+
+import streamlit as st
+
+PAGES = [
+    ("app.py", "Playground", "🎯"),
+    ("pages/1_Theory.py", "Theory: ELBO and KL", "📐"),
+    ("pages/2_Conjugate_example.py", "Worked example: Newcomb", "🧮"),
+    ("pages/3_Lessons.py", "Lessons", "🎓"),
+]
+
+
+def sidebar_nav() -> None:
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
