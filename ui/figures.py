@@ -43,6 +43,11 @@ def _f32(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32)
 
 
+def _scatter(x, y, axis: str = "", **style) -> dict:
+    """A Scatter trace on subplot ``axis`` ('' for the first, '2', '3', ...), float32 data."""
+    return dict(type="scatter", x=_f32(x), y=_f32(y), xaxis=f"x{axis}", yaxis=f"y{axis}", **style)
+
+
 def _coarse_axes(grid: Grid, m: int = COARSE):
     x0, x1, y0, y1 = grid.box
     return np.linspace(x0, x1, m), np.linspace(y0, y1, m)
@@ -198,50 +203,16 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
     add(_target_lines(grid, "x", "y"))
     add(_target_lines(grid, "x2", "y2"))
     i_q = add({**_vi_trace(grid, vi, vi_idx[0]), "xaxis": "x", "yaxis": "y", "name": "q", "hoverinfo": "skip"})
-    i_qm = add(
-        dict(
-            type="scatter",
-            x=_f32(vi.mean[vi_idx[0], :1]),
-            y=_f32(vi.mean[vi_idx[0], 1:]),
-            mode="markers",
-            marker=dict(color=VI_COLOUR, size=9, symbol="x"),
-            xaxis="x",
-            yaxis="y",
-            name="q mean",
-        )
-    )
-    chunks = _sample_chunks(mc, mc_idx)
-    i_chunks = []
-    for k, c in enumerate(chunks):
-        i_chunks.append(
-            add(
-                dict(
-                    type="scatter",
-                    x=_f32(c[:, 0]),
-                    y=_f32(c[:, 1]),
-                    mode="markers",
-                    marker=dict(color=MCMC_COLOUR, size=3, opacity=0.45),
-                    xaxis="x2",
-                    yaxis="y2",
-                    visible=k == 0,
-                    hoverinfo="skip",
-                    showlegend=False,
-                )
-            )
-        )
-    i_walk = add(
-        dict(
-            type="scatter",
-            x=_f32(mc.chain[mc_idx[0], :, 0]),
-            y=_f32(mc.chain[mc_idx[0], :, 1]),
-            mode="markers",
-            marker=dict(color="#ff7f0e", size=6, line=dict(color="white", width=1)),
-            xaxis="x2",
-            yaxis="y2",
-            name="walkers now",
-            hoverinfo="skip",
-        )
-    )
+    m0 = vi.mean[vi_idx[0]]
+    i_qm = add(_scatter(m0[:1], m0[1:], mode="markers", marker=dict(color=VI_COLOUR, size=9, symbol="x")))
+    draws = dict(color=MCMC_COLOUR, size=3, opacity=0.45)
+    i_chunks = [
+        add(_scatter(c[:, 0], c[:, 1], "2", mode="markers", marker=draws, visible=k == 0, hoverinfo="skip"))
+        for k, c in enumerate(_sample_chunks(mc, mc_idx))
+    ]
+    now = dict(color="#ff7f0e", size=6, line=dict(color="white", width=1))
+    w0 = mc.chain[mc_idx[0]]
+    i_walk = add(_scatter(w0[:, 0], w0[:, 1], "2", mode="markers", marker=now, hoverinfo="skip"))
 
     # ELBO trace: against iteration or time, with a moving marker.
     vx = np.arange(vi.times.size) if clock == "iteration" else np.maximum(vi.times, 1e-6)
@@ -250,53 +221,12 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
     lo = min(lo, float(vi.elbo[-1]) - 0.2 * abs(log_z - vi.elbo[-1]) - 0.05)
     # The gauge zooms on the final gap; earlier, larger gaps run off its left edge (numbers stay exact).
     g_lo = float(vi.elbo[-1]) - max(0.5, 2.0 * float(vi.kl[-1])) if np.isfinite(vi.elbo[-1]) else lo
-    add(
-        dict(
-            type="scatter",
-            x=_f32(vx),
-            y=_f32(vi.elbo_mc),
-            mode="lines",
-            line=dict(color="#f4a6a6", width=1),
-            xaxis="x3",
-            yaxis="y3",
-            name="ELBO (Monte Carlo)",
-        )
-    )
-    add(
-        dict(
-            type="scatter",
-            x=_f32(vx),
-            y=_f32(vi.elbo),
-            mode="lines",
-            line=dict(color=VI_COLOUR, width=2),
-            xaxis="x3",
-            yaxis="y3",
-            name="ELBO (exact)",
-        )
-    )
-    add(
-        dict(
-            type="scatter",
-            x=_f32([vx[0], vx[-1]]),
-            y=_f32([log_z, log_z]),
-            mode="lines",
-            line=dict(color=TRUTH_COLOUR, dash="dash", width=1.5),
-            xaxis="x3",
-            yaxis="y3",
-            name="ln p(X)",
-        )
-    )
+    add(_scatter(vx, vi.elbo_mc, "3", mode="lines", line=dict(color="#f4a6a6", width=1), name="ELBO (MC)"))
+    add(_scatter(vx, vi.elbo, "3", mode="lines", line=dict(color=VI_COLOUR, width=2), name="ELBO (exact)"))
+    dash = dict(color=TRUTH_COLOUR, dash="dash", width=1.5)
+    add(_scatter([vx[0], vx[-1]], [log_z, log_z], "3", mode="lines", line=dash, name="ln p(X)"))
     i_em = add(
-        dict(
-            type="scatter",
-            x=_f32(vx[vi_idx[:1]]),
-            y=_f32(vi.elbo[vi_idx[:1]]),
-            mode="markers",
-            marker=dict(color=VI_COLOUR, size=10),
-            xaxis="x3",
-            yaxis="y3",
-            showlegend=False,
-        )
+        _scatter(vx[vi_idx[:1]], vi.elbo[vi_idx[:1]], "3", mode="markers", marker=dict(color=VI_COLOUR, size=10))
     )
 
     # Gauge: ln p(X) = ELBO + KL as a bar split at the ELBO.
@@ -305,52 +235,11 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
 
     # Distance to the truth (MMD) against wall-clock time: the same yardstick for both.
     vt, mt = np.maximum(vi.times[vi.snap], 1e-6), mc.times[mc.snap]
-    add(
-        dict(
-            type="scatter",
-            x=_f32(vt),
-            y=_f32(vi.mmd),
-            mode="lines",
-            line=dict(color=VI_COLOUR, width=2),
-            xaxis="x5",
-            yaxis="y5",
-            name="VI: MMD to truth",
-        )
-    )
-    add(
-        dict(
-            type="scatter",
-            x=_f32(mt),
-            y=_f32(mc.mmd),
-            mode="lines",
-            line=dict(color=MCMC_COLOUR, width=2),
-            xaxis="x5",
-            yaxis="y5",
-            name="MCMC: MMD to truth",
-        )
-    )
-    i_dv = add(
-        dict(
-            type="scatter",
-            mode="markers",
-            marker=dict(color=VI_COLOUR, size=10),
-            xaxis="x5",
-            yaxis="y5",
-            showlegend=False,
-            **_mmd_point(vi.times, vi.snap, vi.mmd, vi_idx[0]),
-        )
-    )
-    i_dm = add(
-        dict(
-            type="scatter",
-            mode="markers",
-            marker=dict(color=MCMC_COLOUR, size=10),
-            xaxis="x5",
-            yaxis="y5",
-            showlegend=False,
-            **_mmd_point(mc.times, mc.snap, mc.mmd, mc_idx[0]),
-        )
-    )
+    add(_scatter(vt, vi.mmd, "5", mode="lines", line=dict(color=VI_COLOUR, width=2), name="VI: MMD"))
+    add(_scatter(mt, mc.mmd, "5", mode="lines", line=dict(color=MCMC_COLOUR, width=2), name="MCMC: MMD"))
+    pv, pm = _mmd_point(vi.times, vi.snap, vi.mmd, vi_idx[0]), _mmd_point(mc.times, mc.snap, mc.mmd, mc_idx[0])
+    i_dv = add(_scatter(pv["x"], pv["y"], "5", mode="markers", marker=dict(color=VI_COLOUR, size=10)))
+    i_dm = add(_scatter(pm["x"], pm["y"], "5", mode="markers", marker=dict(color=MCMC_COLOUR, size=10)))
 
     animated = [i_q, i_qm, *i_chunks, i_walk, i_em, i_g1, i_g2, i_dv, i_dm]
     frames = []
