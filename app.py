@@ -5,6 +5,6 @@ import streamlit as st
 from ui import playground
 from ui.nav import sidebar_nav
 
-st.set_page_config(page_title="VI vs MCMC — Playground", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="VI vs MCMC — Playground", layout="wide")
 sidebar_nav()
 playground.render()

@@ -8,10 +8,10 @@ file name ("app"), so that list is hidden (.streamlit/config.toml) and drawn her
 import streamlit as st
 
 PAGES = [
-    ("app.py", "Playground", "🎯"),
-    ("pages/1_Theory.py", "Theory: ELBO and KL", "📐"),
-    ("pages/2_Conjugate_example.py", "Worked example: Newcomb", "🧮"),
-    ("pages/3_Lessons.py", "Lessons", "🎓"),
+    ("app.py", "Playground", ":material/play_circle:"),
+    ("pages/1_Theory.py", "Theory: ELBO and KL", ":material/functions:"),
+    ("pages/2_Conjugate_example.py", "Worked example: Newcomb", ":material/calculate:"),
+    ("pages/3_Lessons.py", "Lessons", ":material/school:"),
 ]
 
 

@@ -146,14 +146,14 @@ def render() -> None:
     st.markdown("### Variational inference and MCMC, side by side")
     st.caption(INTRO)
     for note in st.session_state.pop("notices", []):
-        st.warning(note, icon="⚠️")
+        st.warning(note, icon=":material/warning:")
 
     submitted = _settings_form()
     try:
         pending = _widgets_to_spec()
     except ValueError as exc:
         # a bad typed expression or box: say so beside the text box; nothing runs
-        st.session_state.expr_error_slot.error(str(exc), icon="🚫")
+        st.session_state.expr_error_slot.error(str(exc), icon=":material/block:")
         pending = None
     if submitted and pending is not None:
         if st.session_state.s_walkers % 2:
@@ -169,31 +169,31 @@ def render() -> None:
         with st.spinner("Running VI and MCMC…"):
             out = compute.run(active)
     except (ValueError, RuntimeError) as exc:
-        st.error(f"This run cannot be done: {exc}", icon="🚫")
+        st.error(f"This run cannot be done: {exc}", icon=":material/block:")
         return
     st.query_params.from_dict({**to_query(active, st.session_state.get("clock", "iteration")), "run": "1"})
     if pending != active:
-        st.info("Settings changed since the last run: press **Run** to apply them.", icon="ℹ️")
+        st.info("Settings changed since the last run: press **Run** to apply them.", icon=":material/info:")
     _results(active, out)
 
 
 def _preview(spec: RunSpec | None) -> None:
     if spec is None:
-        st.info("Fix the typed target in the sidebar, then press **Run**.", icon="👈")
+        st.info("Fix the typed target in the sidebar, then press **Run**.", icon=":material/arrow_back:")
         return
     try:
         grid = compute.grid_for(spec.target, spec.settings.n_grid)
     except ValueError as exc:
-        st.error(f"This target cannot be drawn: {exc}", icon="🚫")
+        st.error(f"This target cannot be drawn: {exc}", icon=":material/block:")
         return
     st.plotly_chart(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}"), key="preview")
-    st.info("Choose methods in the sidebar and press **Run** to start the race.", icon="👈")
+    st.info("Choose methods in the sidebar and press **Run** to start the race.", icon=":material/arrow_back:")
     _grid_warnings(grid)
 
 
 def _grid_warnings(grid) -> None:
     for w in grid.warnings():
-        st.warning(w, icon="⚠️")
+        st.warning(w, icon=":material/warning:")
 
 
 def _results(spec: RunSpec, out: compute.Outcome) -> None:
