@@ -1,0 +1,24 @@
+"""The worked example opens by deep link on a freshly started server and renders its formulas and charts."""
+
+from playwright.sync_api import expect
+
+from .helpers import assert_no_exception, screenshot, wait_for_app
+
+
+def test_conjugate_page_deep_link(fresh_app_server, e2e_page):
+    url = fresh_app_server("conjugate")
+    page = e2e_page  # 1280 x 720: a classroom projector
+    page.goto(f"{url}/Conjugate_example")
+    wait_for_app(page)
+    assert_no_exception(page)
+    expect(page.locator(".katex").first).to_be_visible()
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts).to_have_count(4)
+    for i in range(4):  # each chart drew its Plotly SVG
+        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(3)
+    screenshot(page, "conjugate", full_page=False)
+    # Streamlit scrolls inside its own container, so a "full page" shot is one screen: grow the window instead.
+    page.set_viewport_size({"width": 1280, "height": 4200})
+    page.wait_for_timeout(800)  # Plotly relayouts to the new width
+    screenshot(page, "conjugate-whole", full_page=False)
