@@ -15,7 +15,12 @@ PAGES = [
 ]
 
 
+# Wide equations scroll sideways on a phone instead of running off the screen.
+_CSS = "<style>.katex-display{overflow-x:auto;overflow-y:hidden;padding-bottom:2px}</style>"
+
+
 def sidebar_nav() -> None:
+    st.markdown(_CSS, unsafe_allow_html=True)
     with st.sidebar:
         for path, label, icon in PAGES:
             st.page_link(path, label=label, icon=icon)

@@ -1,0 +1,26 @@
+"""The Theory page opens by deep link on a freshly started server: KaTeX rendered, figures drawn, no exception."""
+
+from playwright.sync_api import expect
+
+from .helpers import assert_no_exception, screenshot, wait_for_app
+
+
+def test_theory_deep_link_on_a_fresh_server(fresh_app_server, e2e_new_page):
+    url = fresh_app_server("theory")
+    # Streamlit scrolls inside its own container, so a full-page screenshot is one viewport: make it the page.
+    e2e_page = e2e_new_page(width=1280, height=3600)
+    e2e_page.goto(f"{url}/Theory")
+    wait_for_app(e2e_page)
+    assert_no_exception(e2e_page)
+    expect(e2e_page.get_by_text("Theory: the ELBO, the KL and the CAVI update")).to_be_visible()
+    # KaTeX: the derivation blocks and the metric labels render as .katex elements, not raw TeX
+    assert e2e_page.locator(".katex-display").count() >= 9, "the nine display equations"
+    assert e2e_page.get_by_test_id("stMetricLabel").locator(".katex").count() == 5, "the five metric labels"
+    expect(e2e_page.locator(".katex-error")).to_have_count(0)  # KaTeX marks TeX it could not parse
+    # the live figure and the two KL-fit figures, each drawn by Plotly
+    charts = e2e_page.get_by_test_id("stPlotlyChart")
+    expect(charts).to_have_count(3)
+    for i in range(3):
+        expect(charts.nth(i).locator("g.scatterlayer")).to_have_count(1)
+    expect(e2e_page.get_by_test_id("stDataFrame")).to_have_count(2)
+    screenshot(e2e_page, "theory-deep-link")
