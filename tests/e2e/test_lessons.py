@@ -1,0 +1,62 @@
+"""The Lessons page in Chromium: a deep link on a fresh server, and every lesson's link restores its scenario."""
+
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+from playwright.sync_api import Page, expect
+
+from ui.lessons import LESSONS
+from vi_core.api import MCMC_LABELS, VI_LABELS
+
+from .helpers import assert_no_exception, screenshot, wait_for_app
+
+
+def _check_playground(page: Page, lesson) -> None:
+    """The Playground shows the lesson's target and methods, has run, and its address is the lesson's link."""
+    wait_for_app(page)
+    expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
+    side = page.get_by_test_id("stSidebar")
+    name = lesson.spec.target.name
+    expect(side.get_by_role("combobox", name="Target posterior")).to_have_value(re.compile(f"^{name} "))
+    expect(side.get_by_role("radio", name=VI_LABELS[lesson.spec.vi])).to_be_checked()
+    expect(side.get_by_role("radio", name=MCMC_LABELS[lesson.spec.mcmc])).to_be_checked()
+    # after the run the Playground rewrites the address from what it ran: equal means every setting was restored
+    assert dict(parse_qsl(urlsplit(page.url).query)) == lesson.query
+    assert_no_exception(page)
+
+
+def test_lessons_deep_link_and_every_link_restores_its_scenario(fresh_app_server, e2e_page, e2e_new_page):
+    url = fresh_app_server("lessons")
+    page = e2e_page
+    page.goto(f"{url}/Lessons")
+    wait_for_app(page)
+    assert_no_exception(page)
+    links = page.get_by_role("link", name="Open in the Playground")
+    expect(links).to_have_count(len(LESSONS))
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(len(LESSONS))
+    screenshot(page, "lessons", full_page=False)
+    hrefs = [links.nth(i).evaluate("a => a.href") for i in range(len(LESSONS))]  # resolved by the browser
+    codes = page.get_by_test_id("stCode")
+    for i, href in enumerate(hrefs):
+        assert href.startswith(f"{url}/?target="), href
+        expect(codes.nth(i)).to_have_text(href)  # the shareable address is the link itself
+
+    # a reader's click: the button opens the Playground in a new tab
+    with page.context.expect_page() as popup:
+        links.first.click()
+    _check_playground(popup.value, LESSONS[0])
+    screenshot(popup.value, "lessons-first-link", full_page=False)
+
+    other = e2e_new_page()
+    for lesson, href in zip(LESSONS[1:], hrefs[1:], strict=True):
+        other.goto(href)
+        _check_playground(other, lesson)
+
+
+def test_lessons_on_a_phone(app_server, e2e_new_page):
+    page = e2e_new_page(width=390, height=844)
+    page.goto(f"{app_server}/Lessons")
+    wait_for_app(page)
+    expect(page.get_by_role("link", name="Open in the Playground")).to_have_count(len(LESSONS))
+    assert_no_exception(page)
+    screenshot(page, "lessons-phone", full_page=False)

@@ -1,0 +1,130 @@
+"""The lessons: each link restores its spec, and each caption's claim holds for that spec.
+
+Runs use the lessons' own (seeded) settings, so the numbers measured here are the numbers
+the Playground shows when a reader follows the link.
+"""
+
+import functools
+import math
+import re
+
+import numpy as np
+import pytest
+
+from ui.lessons import LESSONS
+from ui.spec import from_query
+from vi_core.api import run_sampler, run_vi
+from vi_core.grid import make_grid
+from vi_core.mcmc import burn_in
+
+
+def _lesson(word: str):
+    (lesson,) = [x for x in LESSONS if word in x.title]
+    return lesson
+
+
+@functools.cache
+def _grid(word: str):
+    spec = _lesson(word).spec
+    return make_grid(spec.target, spec.settings.n_grid)
+
+
+@functools.cache
+def _vi(word: str, method: str | None = None):
+    """The lesson's VI run, or another VI method with the lesson's settings (a caption's twist)."""
+    spec = _lesson(word).spec
+    return run_vi(spec.target, method or spec.vi, spec.seed, spec.settings, grid=_grid(word))
+
+
+@functools.cache
+def _mc(word: str, method: str | None = None):
+    spec = _lesson(word).spec
+    return run_sampler(spec.target, method or spec.mcmc, spec.seed, spec.settings, grid=_grid(word))
+
+
+def _draws(m) -> np.ndarray:
+    return m.chain[burn_in(m.n_steps) :].reshape(-1, 2)
+
+
+def test_six_lessons_cover_the_issue():
+    assert [(x.spec.target.name, x.spec.target.param_values().get("rho")) for x in LESSONS] == [
+        ("gaussian", 0.95),
+        ("mixture", None),
+        ("banana", None),
+        ("funnel", None),
+        ("gaussian", 0.0),
+        ("challenger", None),
+    ]
+    assert len({x.title for x in LESSONS}) == 6
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.title)
+def test_link_restores_the_lesson_without_notices(lesson):
+    spec, clock, notices = from_query(lesson.query)
+    assert (spec, clock, notices) == (lesson.spec, lesson.clock, [])
+    assert lesson.query["run"] == "1" and lesson.href.startswith("./?target=")
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.title)
+def test_caption_is_two_sentences(lesson):
+    assert len(re.findall(r"[.?!](?:\s|$)", lesson.caption)) == 2, lesson.caption
+
+
+def test_mean_field_under_estimates_the_variance():
+    grid, v = _grid("variance"), _vi("variance")
+    rho = 0.95
+    ratio = np.diag(v.cov[-1]) / np.diag(grid.cov)
+    assert np.all(ratio < 0.2) and np.allclose(ratio, 1 - rho**2, atol=0.01)  # "≈ 0.10 of the truth"
+    assert abs(v.kl[-1] + 0.5 * math.log(1 - rho**2)) < 0.01  # "KL ≈ 1.16"
+    assert abs(v.cov[-1][0, 1]) < 1e-12  # a circle: mean-field
+    m = _mc("variance")
+    assert np.all(np.abs(np.diag(m.cov) / np.diag(grid.cov) - 1) < 0.15) and m.mmd[-1] < 0.1
+
+
+def test_reverse_kl_picks_one_mode_and_cavi_is_exact():
+    v = _vi("mode-seeking")
+    d = _lesson("mode-seeking").spec.target.d
+    assert abs(v.kl[-1] - math.log(2)) < 0.01  # "KL = ln 2"
+    assert abs(abs(v.mean[-1][0]) - d) < 0.1  # sits on one mode
+    m = _mc("mode-seeking")
+    assert 0.4 < np.mean(_draws(m)[:, 0] > 0) < 0.6 and np.max(m.rhat) < 1.1  # "hops between both"
+    assert _vi("mode-seeking", "cavi").kl[-1] < 1e-6  # the twist
+
+
+def test_full_rank_gaussian_cannot_bend():
+    grid, v = _grid("bend"), _vi("bend")
+    corr = v.cov[:, 0, 1] / np.sqrt(v.cov[:, 0, 0] * v.cov[:, 1, 1])
+    assert np.max(np.abs(corr)) > 0.6 and np.max(v.mean[:, 0]) > 1  # first leans into one arm
+    assert v.mean[-1][1] < grid.mean[1] - 1  # then sits in the bottom of the U
+    assert abs(v.kl[-1] - 0.57) < 0.02  # "≈ 0.57 nats"
+    m = _mc("bend")
+    x = _draws(m)[:, 0]
+    assert np.mean(x > 2) > 0.1 and np.mean(x < -2) > 0.1 and m.mmd[-1] < v.mmd[-1] / 5  # both arms
+
+
+def test_random_walk_struggles_in_the_funnel():
+    m = _mc("funnel")
+    assert m.method == "rwm"
+    assert 1.5 < np.max(m.rhat) < 1.9 and 1.2 < m.mean_err[-1] < 1.8  # "R-hat ≈ 1.7", "off by ≈ 1.5"
+    # per walker and step: did it move, and where was it (v is z1)
+    moved = np.any(m.chain[1:] != m.chain[:-1], axis=-1)[burn_in(m.n_steps) :]
+    v_prev = m.chain[:-1, :, 0][burn_in(m.n_steps) :]
+    assert np.mean(moved[v_prev < -3]) < 0.5 < np.mean(moved[v_prev > 3])  # neck: most proposals rejected
+    de = _mc("funnel", "emcee-de")
+    assert np.max(de.rhat) < np.max(m.rhat) and de.mean_err[-1] < m.mean_err[-1]  # "both shrink"
+
+
+def test_both_do_fine_on_an_uncorrelated_gaussian():
+    v = _vi("fine")
+    assert v.method == "cavi" and v.kl[1] < 1e-9 and v.wall_time_s < 0.1  # exact after one sweep
+    m = _mc("fine")
+    assert m.mmd[-1] < 0.03 and np.max(m.rhat) < 1.1
+
+
+def test_challenger_slope_is_negative_in_both():
+    grid, v = _grid("Challenger"), _vi("Challenger")
+    assert v.method == "gauss-fr" and v.mean[-1][1] < -2 and v.kl[-1] < 0.05 and v.khat > 0.7
+    m = _mc("Challenger")
+    assert m.mean[1] < -2 and np.mean(_draws(m)[:, 1] < 0) > 0.99
+    assert grid.weights.sum(axis=0)[grid.ys < 0].sum() > 0.99  # P(β < 0) on the exact grid
+    assert abs(_lesson("Challenger").spec.target.temp_mean - 69.6) < 0.05

@@ -1,0 +1,133 @@
+"""The Lessons page: six one-click scenarios, each a Playground link plus what to watch.
+
+Every caption's numbers are what the Playground shows for that lesson's spec (runs are
+seeded, so they are reproducible); tests/ui/test_lessons.py re-measures each claim.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import urlencode, urljoin
+
+import streamlit as st
+
+from ui import figures
+from ui.spec import RunSpec, to_query
+from vi_core.api import MCMC_LABELS, VI_LABELS, Settings
+from vi_core.grid import make_grid
+from vi_core.targets import Target, make_target
+
+__all__ = ["LESSONS", "Lesson", "render"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Lesson:
+    title: str
+    caption: str  # two sentences: the point, then what to watch
+    spec: RunSpec
+    clock: str = "iteration"
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {**to_query(self.spec, self.clock), "run": "1"}
+
+    @property
+    def href(self) -> str:
+        # Relative to the Lessons page (/Lessons), so "./" is the Playground (the root page) on
+        # whatever host, port or base path served this page. A full page load, not st.page_link:
+        # the Playground reads the query only in a fresh session.
+        return "./?" + urlencode(self.query)
+
+
+LESSONS = [
+    Lesson(
+        "Mean-field VI under-estimates the variance",
+        "A mean-field q must treat z₁ and z₂ as independent, so on this narrow ridge (ρ = 0.95) it shrinks to "
+        "the ridge's width: each variance is 1 − ρ² ≈ 0.10 of the truth and KL ≈ 1.16 nats. "
+        "Watch the red ellipses shrink to a small circle in the middle of the blue ridge while emcee's draws "
+        "spread along all of it.",
+        RunSpec(make_target("gaussian", rho=0.95), "cavi", "emcee"),
+    ),
+    Lesson(
+        "Reverse KL is mode-seeking",
+        "Gaussian VI minimises KL(q ‖ p), which punishes q for mass where p has none, so it settles on one "
+        "mode and ignores the other: KL = ln 2 ≈ 0.69 nats, the price of missing half the posterior, while "
+        "emcee's DE move hops between both. Twist: switch VI to CAVI and it is exact (KL = 0), because this "
+        "mixture factorises as p(z₁) p(z₂): the Gaussian shape is the problem here, not mean-field.",
+        RunSpec(make_target("mixture"), "gauss-mf", "emcee-de"),
+    ),
+    Lesson(
+        "VI cannot bend",
+        "A full-rank Gaussian can stretch and tilt its ellipse but cannot bend it: watch it first lean into "
+        "one arm of the banana, then shrink into the bottom of the U, ending ≈ 0.57 nats of KL from the truth. "
+        "emcee's DE move follows the curved ridge into both arms.",
+        RunSpec(
+            make_target("banana", b=0.5),
+            "gauss-fr",
+            "emcee-de",
+            settings=Settings(vi_steps=2000, mcmc_steps=1000),
+        ),
+    ),
+    Lesson(
+        "MCMC's hard case: Neal's funnel",
+        "Random-walk Metropolis proposes steps of one size (0.5) everywhere: too big for the funnel's narrow "
+        "neck (left), where most proposals are rejected, and too small for its wide mouth (right), where the "
+        "walkers crawl. Watch the Results table: R-hat ≈ 1.7 says the walkers disagree and the mean is off "
+        "by ≈ 1.5; switch the sampler to emcee (DE move) and both shrink.",
+        RunSpec(make_target("funnel"), "cavi", "rwm"),
+    ),
+    Lesson(
+        "Both do fine",
+        "With ρ = 0 the posterior factorises, so mean-field CAVI is exact: KL = 0 after its first sweep, "
+        "within milliseconds. emcee gets there too, only more slowly: with the clock on wall-clock time, "
+        "watch its distance to the truth (MMD) fall to ≈ 0.02 while R-hat ends near 1.05.",
+        RunSpec(make_target("gaussian", rho=0.0), "cavi", "emcee", settings=Settings(mcmc_steps=1000)),
+        clock="time",
+    ),
+    Lesson(
+        "Real data: the Challenger O-rings",
+        "Logistic regression on the 23 flights before Challenger: α is the log-odds of an O-ring failure at "
+        "the mean launch temperature (69.6 °F), β the change per 10 °F warmer. Watch both methods put the "
+        "slope firmly below zero (β ≈ −2.3, P(β < 0) > 0.99: colder launches, more failures); the full-rank "
+        "Gaussian is only ≈ 0.03 nats of KL from the truth, though Pareto k̂ > 0.7 flags its too-light tail.",
+        RunSpec(make_target("challenger"), "gauss-fr", "emcee"),
+    ),
+]
+
+
+def _setup(lesson: Lesson) -> str:
+    t = lesson.spec.target
+    params = ", ".join(f"{k} = {v:g}" for k, v in t.param_values().items())
+    return f"`{t.name}` ({params}) · VI: {VI_LABELS[lesson.spec.vi]} · MCMC: {MCMC_LABELS[lesson.spec.mcmc]}"
+
+
+@st.cache_data(show_spinner=False)
+def _preview(target: Target) -> dict:
+    """A small static picture of the target: the figure only needs the box and the density,
+    so a coarse grid will do."""
+    fig = figures.target_figure(make_grid(target, 50))
+    fig["layout"].update(height=200, margin=dict(l=5, r=5, t=5, b=5))
+    fig["layout"]["xaxis"].update(showticklabels=False, title=None)
+    fig["layout"]["yaxis"].update(showticklabels=False, title=None)
+    return fig
+
+
+def render() -> None:
+    st.markdown("### Lessons")
+    st.caption(
+        "Six scenarios, one click each: the button opens the Playground in a new tab with these settings and "
+        "runs them at once, so this page stays open beside it. Each link below is also the scenario's "
+        "shareable address."
+    )
+    # st.context.url is this page's address as the browser sees it; joining resolves "./" as the link does.
+    here = (st.context.url or "").split("?")[0]
+    for i, lesson in enumerate(LESSONS, start=1):
+        with st.container(border=True):
+            pic, text = st.columns([1, 4], vertical_alignment="center")
+            pic.plotly_chart(_preview(lesson.spec.target), key=f"preview{i}", config={"staticPlot": True})
+            with text:
+                st.markdown(f"##### {i}. {lesson.title}")
+                st.markdown(lesson.caption)
+                st.caption(_setup(lesson))
+                st.link_button("Open in the Playground", lesson.href, type="primary", icon="▶️")
+                st.code(urljoin(here, lesson.href), language=None, wrap_lines=True)
