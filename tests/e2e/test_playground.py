@@ -18,7 +18,7 @@ def _run(page: Page) -> None:
 
 
 def _vi_title(page: Page) -> str:
-    return page.get_by_test_id("stPlotlyChart").first.locator("g.annotation-text-g").first.text_content()
+    return page.get_by_test_id("stPlotlyChart").first.locator("g.textpoint text").first.text_content()
 
 
 def test_run_then_play_moves_the_animation(app_server, e2e_page):
@@ -34,7 +34,7 @@ def test_run_then_play_moves_the_animation(app_server, e2e_page):
     screenshot(page, "playground-after-run", full_page=False)
     page.locator("g.updatemenu-button").first.click()  # ▶ Play
     page.wait_for_function(
-        "() => !document.querySelector(\"[data-testid='stPlotlyChart'] g.annotation-text-g\")"
+        "() => !document.querySelector(\"[data-testid='stPlotlyChart'] g.textpoint text\")"
         ".textContent.includes('step 0/')",
         timeout=15_000,
     )

@@ -1,0 +1,430 @@
+"""Playground performance: server-side cost of a run's figures, and "click Run -> animation playable" in Chromium.
+
+    python -m benchmarks.playground [--repeats N] [--no-browser]
+
+1. Server side, in process (no Streamlit), after one untimed warm-up round: for cavi, gauss-mf and gauss-fr with
+   emcee (cavi + emcee is ``ui.spec.DEFAULT``) and both clocks, the engine compute time (fresh grid + ``run_vi`` +
+   ``run_sampler``, as ``ui.compute.run`` does without its cache), the race figure build
+   (``ui.figures.race_figure``), Plotly validation (``go.Figure(dict)``), JSON serialisation
+   (``plotly.io.to_json(fig, validate=False)``), what ``st.plotly_chart`` does with the cached ``go.Figure`` on every
+   rerun (``to_dict()`` + ``to_json``), and the payload of every figure the results page sends (race + accuracy +
+   two marginals; budget 2 MB together).
+2. In headless Chromium (Playwright, ``/usr/bin/chromium`` with the e2e flags), per repeat a fresh
+   ``streamlit run app.py``: the first page view (bare URL: target preview only; includes ``ui.compute.warm_up``),
+   then (a) click Run -> race figure playable with an empty data cache (budget 1.5 s), (b) the same in a new browser
+   context = new session on the same server, a cache hit (budget 0.3 s). "Playable" = the Play button
+   (``g.updatemenu-button``) is drawn in the chart, Plotly holds the frames, and the script state is notRunning.
+   Times are taken inside the page (``performance.now()`` from the click event, polled every animation frame).
+   Then Play is pressed and the distinct slider positions seen in 2 s are counted (a proxy for the frame rate).
+
+Prints medians and [min–max]; asserts nothing. The default run (3 repeats) takes about 1.5 minutes on 2 cores.
+Browser timings are sensitive to other load on the machine: the load average is printed alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import pickle
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import plotly
+import plotly.graph_objects as go
+import plotly.io as pio
+import plotly.tools
+
+from ui import figures
+from ui.spec import CLOCKS, DEFAULT, RunSpec
+from vi_core.api import VI_METHODS, run_sampler, run_vi
+from vi_core.grid import make_grid
+
+__all__ = ["browser_side", "main", "server_side"]
+
+PAGE_BUDGET_MB = 2.0
+COLD_BUDGET_S = 1.5
+HIT_BUDGET_S = 0.3
+PLAY_WINDOW_MS = 2000
+
+Printer = Callable[[str], None]
+
+
+def _stats(xs: Sequence[float], fmt: str = "{:.3f}") -> str:
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    if not xs:
+        return "n/a"
+    med = fmt.format(statistics.median(xs))
+    return med if len(xs) == 1 else f"{med}  [{fmt.format(min(xs))}–{fmt.format(max(xs))}]"
+
+
+def _verdict(value: float | None, budget: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return "ok" if value <= budget else "MISSED"
+
+
+def _line(out: Printer, label: str, value: str, width: int = 52) -> None:
+    out(f"  {label:<{width}} {value}")
+
+
+# --------------------------------------------------------------------------------------- server side
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    res = fn(*args)
+    return res, time.perf_counter() - t0
+
+
+def _st_serialise(fig) -> str:
+    """What ``st.plotly_chart`` does with its argument: a dict is validated (``Figure(**d).to_dict()``), a
+    ``go.Figure`` is copied (``to_dict()``); then ``to_json(validate=False)``."""
+    return pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True), validate=False)
+
+
+def _measure_spec(spec: RunSpec, clocks: Sequence[str], rec: dict | None) -> None:
+    """One repeat for one spec: compute once, then every figure step for each clock; record into ``rec``."""
+    t0 = time.perf_counter()
+    grid = make_grid(spec.target, spec.settings.n_grid)
+    vi = run_vi(spec.target, spec.vi, spec.seed, spec.settings, grid=grid)
+    mc = run_sampler(spec.target, spec.mcmc, spec.seed, spec.settings, grid=grid)
+    compute_s = time.perf_counter() - t0
+    # A cache_data hit unpickles the Outcome (grid, vi, mc).
+    blob = pickle.dumps((grid, vi, mc), protocol=pickle.HIGHEST_PROTOCOL)
+    _, unpickle_s = _timed(pickle.loads, blob)
+    small = [figures.accuracy_figure(vi, mc), figures.marginal_figure(grid, vi, mc, 0)]
+    small.append(figures.marginal_figure(grid, vi, mc, 1))
+    small_json, small_s = _timed(lambda: [_st_serialise(d) for d in small])
+    small_bytes = sum(len(s.encode()) for s in small_json)
+    for clock in clocks:
+        d, build_s = _timed(figures.race_figure, grid, vi, mc, clock)
+        fig, validate_s = _timed(go.Figure, d)
+        js, json_s = _timed(lambda f: pio.to_json(f, validate=False), fig)
+        _, st_s = _timed(_st_serialise, fig)
+        if rec is None:
+            continue
+        r = rec.setdefault(clock, {"frames": len(d.get("frames", []))})
+        race_mb = len(js.encode()) / 1e6
+        for key, val in (
+            ("compute", compute_s),
+            ("build", build_s),
+            ("validate", validate_s),
+            ("json", json_s),
+            ("st", st_s),
+            ("race_mb", race_mb),
+            ("small_mb", small_bytes / 1e6),
+            ("page_mb", race_mb + small_bytes / 1e6),
+            ("hit", unpickle_s + st_s + small_s),
+            ("miss", compute_s + build_s + validate_s + st_s + small_s),
+            ("outcome_mb", len(blob) / 1e6),
+        ):
+            r.setdefault(key, []).append(val)
+
+
+def server_side(
+    repeats: int = 3,
+    methods: Sequence[str] = VI_METHODS,
+    clocks: Sequence[str] = CLOCKS,
+    warmup: bool = True,
+    out: Printer = print,
+) -> dict:
+    """Time the in-process work behind a Run for ``DEFAULT`` with each VI method (MCMC stays emcee) and print it.
+    Returns {(method, clock): {metric: [values]}}."""
+    specs = {m: RunSpec(DEFAULT.target, m, DEFAULT.mcmc, DEFAULT.seed, DEFAULT.settings) for m in methods}
+    results: dict = {m: {} for m in methods}
+    out(
+        f"== Server side, in process: median [min–max] of {repeats} repeat(s)"
+        f"{' after 1 warm-up round' if warmup else ''}; target {DEFAULT.target.name}, seed {DEFAULT.seed} =="
+    )
+    if warmup:
+        for spec in specs.values():
+            _measure_spec(spec, clocks, None)
+    for _ in range(repeats):
+        for m, spec in specs.items():
+            _measure_spec(spec, clocks, results[m])
+    for m in methods:
+        for clock in clocks:
+            r = results[m][clock]
+            tag = " (default run)" if specs[m] == DEFAULT else ""
+            out(f"{m} + {DEFAULT.mcmc}{tag}, clock={clock}, {r['frames']} frames")
+            _line(out, "engine compute (grid + run_vi + run_sampler) s", _stats(r["compute"]))
+            _line(out, "race_figure build s", _stats(r["build"]))
+            _line(out, "Plotly validation go.Figure(dict) s", _stats(r["validate"]))
+            _line(out, "JSON to_json(fig, validate=False) s", _stats(r["json"]))
+            _line(out, "st.plotly_chart on cached Figure (to_dict+json) s", _stats(r["st"]))
+            _line(out, "payload race figure MB", _stats(r["race_mb"]))
+            _line(out, "payload accuracy + 2 marginals MB", _stats(r["small_mb"]))
+            page = statistics.median(r["page_mb"])
+            _line(
+                out,
+                "payload page total (race+accuracy+2 marginals) MB",
+                f"{_stats(r['page_mb'])}  budget ≤ {PAGE_BUDGET_MB:g} MB: {_verdict(page, PAGE_BUDGET_MB)}",
+            )
+            _line(out, "est. server work, cache miss s", _stats(r["miss"]))
+            _line(out, "est. server work, cache hit (unpickle + 4 charts) s", _stats(r["hit"]))
+    return {(m, c): results[m][c] for m in methods for c in clocks}
+
+
+# --------------------------------------------------------------------------------------- browser side
+
+_CHART_BTN = "[data-testid='stPlotlyChart'] g.updatemenu-button"
+
+# Installed before a click on Run: milestones in ms after the click event, polled every animation frame.
+_ARM_RUN = """() => {
+  const b = window.__bench = {t0: null, running: null, chart: null, done: null};
+  const btn = [...document.querySelectorAll("[data-testid='stSidebar'] button")]
+    .find(x => x.innerText.trim() === 'Run');
+  btn.addEventListener('click', () => { if (b.t0 === null) b.t0 = performance.now(); }, {capture: true});
+  const tick = () => {
+    if (b.t0 !== null) {
+      const now = performance.now() - b.t0;
+      const state = document.querySelector("[data-testid='stApp']").getAttribute('data-test-script-state');
+      if (b.running === null && state !== 'notRunning') b.running = now;
+      const play = document.querySelector("[data-testid='stPlotlyChart'] g.updatemenu-button");
+      if (play && b.chart === null) b.chart = now;
+      const gd = play && play.closest('.js-plotly-plot');
+      const nf = gd && gd._transitionData ? gd._transitionData._frames.length : 0;
+      if (play && nf && state === 'notRunning') { b.done = now; b.nFrames = nf; return; }
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+# Installed before pressing Play: slider position samples (every 20 ms) and Plotly's animatingframe events.
+_ARM_PLAY = """() => {
+  const gd = document.querySelector("[data-testid='stPlotlyChart'] g.updatemenu-button").closest('.js-plotly-plot');
+  const p = window.__play = {t0: null, samples: [], events: []};
+  const btn = gd.querySelector('g.updatemenu-button');
+  btn.addEventListener('click', () => { if (p.t0 === null) p.t0 = performance.now(); }, {capture: true});
+  if (gd.on) gd.on('plotly_animatingframe', e => p.events.push([performance.now(), e.name]));
+  const cur = () => {
+    const t = gd.querySelector('g.slider-group > text.slider-label');
+    const s = gd._fullLayout && gd._fullLayout.sliders && gd._fullLayout.sliders[0];
+    return (t ? t.textContent : '') + '|' + (s ? s.active : '');
+  };
+  p.timer = setInterval(() => p.samples.push([performance.now(), cur()]), 20);
+}"""
+
+_COLLECT_PLAY = """(windowMs) => {
+  const p = window.__play; clearInterval(p.timer);
+  if (p.t0 === null) return null;
+  const inWin = xs => xs.filter(([t]) => t >= p.t0 && t <= p.t0 + windowMs);
+  const values = new Set(inWin(p.samples).map(([, v]) => v));
+  const ev = inWin(p.events);
+  return {distinct: values.size, events: ev.length, samples: inWin(p.samples).length,
+          example: [...values].slice(0, 3)};
+}"""
+
+_PREVIEW_READY = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  return app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && app.getAttribute('data-test-script-state') === 'notRunning'
+    && document.querySelector("[data-testid='stPlotlyChart'] .main-svg") !== null;
+}"""
+
+
+class _WsCounter:
+    """Bytes the page receives over its websockets (Streamlit's ForwardMsgs)."""
+
+    def __init__(self, page) -> None:
+        self.bytes = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        self.bytes += len(payload) if isinstance(payload, bytes | bytearray) else len(payload.encode())
+
+
+_PAGE_STATE = """() => {
+  const a = document.querySelector("[data-testid='stApp']");
+  const exc = document.querySelector("[data-testid='stException']");
+  return {connection: a && a.getAttribute('data-test-connection-state'),
+          script: a && a.getAttribute('data-test-script-state'),
+          charts: document.querySelectorAll("[data-testid='stPlotlyChart']").length,
+          play: document.querySelectorAll("[data-testid='stPlotlyChart'] g.updatemenu-button").length,
+          exception: exc ? exc.innerText.slice(0, 2000) : null, url: location.href};
+}"""
+
+
+def _wait(page, js: str, what: str, timeout_ms: int) -> None:
+    """page.wait_for_function, with the page's state in the error on a timeout."""
+    from playwright.sync_api import TimeoutError as PwTimeout
+
+    try:
+        page.wait_for_function(js, timeout=timeout_ms)
+    except PwTimeout as exc:
+        try:
+            state = page.evaluate(_PAGE_STATE)
+        except Exception as e:  # the page itself may be gone
+            state = f"(page state unavailable: {e})"
+        raise RuntimeError(f"timed out after {timeout_ms} ms waiting for {what}; page state: {state}") from exc
+
+
+def _open_bare(browser, url: str, timeout_ms: int):
+    """New context (= new session), open the bare URL, wait for the preview; -> (context, page, ws, seconds)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    ws = _WsCounter(page)
+    t0 = time.perf_counter()
+    page.goto(url)
+    _wait(page, _PREVIEW_READY, "the target preview", timeout_ms)
+    return context, page, ws, time.perf_counter() - t0
+
+
+def _click_run(page, ws: _WsCounter, timeout_ms: int) -> dict:
+    """Click Run; wait until the race is playable; -> milestones (s) and websocket MB."""
+    page.evaluate(_ARM_RUN)
+    before = ws.bytes
+    t0 = time.perf_counter()
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Run", exact=True).click()
+    _wait(page, "() => window.__bench.done !== null", "the race to be playable", timeout_ms)
+    py_s = time.perf_counter() - t0
+    b = page.evaluate("() => window.__bench")
+    exc = page.get_by_test_id("stException")
+    if exc.count():
+        raise RuntimeError(f"Streamlit exception on page:\n{exc.first.inner_text()}")
+    return {
+        "done": b["done"] / 1e3,
+        "chart": b["chart"] / 1e3,
+        "running": (b["running"] or 0) / 1e3,
+        "py": py_s,
+        "ws_mb": (ws.bytes - before) / 1e6,
+        "n_frames": b.get("nFrames"),
+    }
+
+
+def _playback(page) -> dict | None:
+    page.evaluate(_ARM_PLAY)
+    page.locator(_CHART_BTN).first.click()
+    page.wait_for_timeout(PLAY_WINDOW_MS + 150)
+    return page.evaluate(_COLLECT_PLAY, PLAY_WINDOW_MS)
+
+
+def _load() -> str:
+    try:
+        return f"load average (1 min) {os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "load average n/a"
+
+
+def _chromium_version(path: str) -> str:
+    try:
+        res = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+        return " ".join(res.stdout.split()) or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unavailable"
+
+
+def _one_server(browser, server, rec: dict, timeout_ms: int) -> None:
+    """First view + cold click + playback in one session, then a cache-hit click in a new session."""
+    context, page, ws, first_s = _open_bare(browser, server.url, timeout_ms)
+    try:
+        rec["first"].append(first_s)
+        rec["cold"].append(_click_run(page, ws, timeout_ms))
+        rec["play"].append(_playback(page))
+    finally:
+        context.close()
+    context, page, ws, _ = _open_bare(browser, server.url, timeout_ms)
+    try:
+        rec["hit"].append(_click_run(page, ws, timeout_ms))
+    finally:
+        context.close()
+
+
+def browser_side(repeats: int = 3, out: Printer = print, timeout_ms: int = 60_000) -> dict:
+    """Fresh server per repeat: first view, cold click (a), cache-hit click (b) in a new session, playback rate."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
+
+    rec: dict = {k: [] for k in ("first", "cold", "hit", "play")}
+    out(f"== Browser: click Run -> race playable, defaults, headless Chromium 1280x720, {repeats} fresh server(s) ==")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for rep in range(repeats):
+                server = StreamlitServer(f"bench-playground-{rep}")
+                try:
+                    _one_server(browser, server, rec, timeout_ms)
+                except Exception as exc:
+                    tail = server.log_tail()
+                    raise RuntimeError(f"{exc}\n--- server log tail ({server.log_path}) ---\n{tail}") from exc
+                finally:
+                    server.stop()
+        finally:
+            browser.close()
+
+    def col(kind, key):
+        return [r[key] for r in rec[kind]]
+
+    _line(out, "first page view, bare URL (goto -> preview drawn) s", _stats(rec["first"]))
+    for kind, label, budget in (("cold", "a. empty cache", COLD_BUDGET_S), ("hit", "b. cache hit", HIT_BUDGET_S)):
+        done = col(kind, "done")
+        med = statistics.median(done) if done else None
+        _line(out, f"{label}: click -> playable s", f"{_stats(done)}  budget ≤ {budget:g} s: {_verdict(med, budget)}")
+        _line(out, f"{label}: click -> script running s", _stats(col(kind, "running")))
+        _line(out, f"{label}: click -> Play button drawn s", _stats(col(kind, "chart")))
+        _line(out, f"{label}: click -> playable, Python-side wall s", _stats(col(kind, "py")))
+        _line(out, f"{label}: websocket bytes received MB", _stats(col(kind, "ws_mb")))
+    plays = [p for p in rec["play"] if p]
+    nominal = PLAY_WINDOW_MS / figures.FRAME_MS
+    distinct = [p["distinct"] for p in plays]
+    events = [p["events"] for p in plays]
+    _line(
+        out,
+        f"playback: distinct slider positions in {PLAY_WINDOW_MS / 1e3:g} s",
+        f"{_stats(distinct, '{:.0f}')}  (nominal {nominal:.0f} at {figures.FRAME_MS} ms/frame)",
+    )
+    _line(
+        out,
+        "playback: frames/s (plotly_animatingframe events)",
+        f"{_stats([e / (PLAY_WINDOW_MS / 1e3) for e in events], '{:.1f}')}  (nominal {1e3 / figures.FRAME_MS:.1f})",
+    )
+    return rec
+
+
+# --------------------------------------------------------------------------------------- main
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.playground", description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=3, help="repeats of each measurement (default 3)")
+    p.add_argument("--no-browser", action="store_true", help="only the in-process server-side part")
+    args = p.parse_args(argv)
+    if args.repeats < 1:
+        p.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    t_start = time.perf_counter()
+    import streamlit
+
+    versions = f"Python {platform.python_version()} | streamlit {streamlit.__version__} | plotly {plotly.__version__}"
+    if not args.no_browser:
+        from importlib.metadata import version
+
+        from tests.e2e.helpers import CHROMIUM
+
+        versions += f" | playwright {version('playwright')} | {_chromium_version(CHROMIUM)}"
+    print(f"{versions} | {os.cpu_count()} CPUs | {platform.machine()} {platform.system()} | {_load()}")
+    sys.stdout.flush()
+    server_side(args.repeats)
+    sys.stdout.flush()
+    if not args.no_browser:
+        print(f"({_load()} before the browser part: other processes skew browser timings on a small machine)")
+        browser_side(args.repeats)
+        print(f"({_load()} after the browser part)")
+    print(f"Benchmark wall time: {time.perf_counter() - t_start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
