@@ -446,34 +446,15 @@ def accuracy_figure(vi: ViResult, mc: McmcResult) -> dict:
     """Distance to the truth against wall-clock time (log axis): VI plateaus at its bias,
     MCMC keeps improving."""
     vt = np.maximum(vi.times[vi.snap], 1e-6)
+    t_end = max(vt[-1], float(mc.times[-1]))
     data = [
-        dict(
-            type="scatter",
-            x=_f32(vt),
-            y=_f32(vi.mmd),
-            mode="lines+markers",
-            name=f"VI · {VI_LABELS[vi.method]}",
-            line=dict(color=VI_COLOUR, width=2.5),
-            marker=dict(size=4),
-        ),
-        dict(
-            type="scatter",
-            x=_f32(mc.times[mc.snap]),
-            y=_f32(mc.mmd),
-            mode="lines+markers",
-            name=f"MCMC · {MCMC_LABELS[mc.method]}",
-            line=dict(color=MCMC_COLOUR, width=2.5),
-            marker=dict(size=4),
-        ),
-        dict(
-            type="scatter",
-            x=_f32([vt[0], max(vt[-1], float(mc.times[-1]))]),
-            y=_f32([vi.mmd[-1]] * 2),
-            mode="lines",
-            line=dict(color=VI_COLOUR, dash="dot", width=1),
-            name="VI's final bias",
-        ),
-    ]
+        _scatter(vt, vi.mmd, mode="lines+markers", name=f"VI · {VI_LABELS[vi.method]}",
+                 line=dict(color=VI_COLOUR, width=2.5), marker=dict(size=4)),
+        _scatter(mc.times[mc.snap], mc.mmd, mode="lines+markers", name=f"MCMC · {MCMC_LABELS[mc.method]}",
+                 line=dict(color=MCMC_COLOUR, width=2.5), marker=dict(size=4)),
+        _scatter([vt[0], t_end], [vi.mmd[-1]] * 2, mode="lines", name="VI's final bias",
+                 line=dict(color=VI_COLOUR, dash="dot", width=1)),
+    ]  # fmt: skip
     return dict(
         data=data,
         layout=dict(

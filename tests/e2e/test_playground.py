@@ -44,6 +44,12 @@ def test_run_then_play_moves_the_animation(app_server, e2e_page):
     lines = page.get_by_test_id("stPlotlyChart").first.locator(".scatterlayer .trace path.js-line")
     assert lines.count() >= 2
     screenshot(page, "playground-playing", full_page=False)
+    # the exports are built on click (callables): the file still arrives, with its header
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").first.locator("button").click()
+    assert download.value.suggested_filename == "mcmc_samples.csv"
+    with open(download.value.path()) as f:
+        assert f.readline().strip() == "step,walker,z1,z2,after_burn_in"
     assert_no_exception(page)
 
 

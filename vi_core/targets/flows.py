@@ -117,20 +117,20 @@ class U2(_Strip):
         return (-_HALF_BOX, _HALF_BOX, -4.0, 4.0)
 
 
-@register
-@dataclasses.dataclass(frozen=True)
-class U3(_Strip):
-    name = "u3"
-    description = "U3 (Rezende & Mohamed 2015): a sine ridge that splits in two near z₁ = 1, walled at |z₁| = 4."
-    sigmas = (0.35, 0.35)
+class _TwoRidges(_Strip):
+    """Two Gaussian ridges in z2 mixed by logaddexp: at w1(z1) with sd sigmas[0] and at
+    w1(z1) - shift(z1) with sd sigmas[1]. U3 and U4 differ only in the shift."""
 
     @staticmethod
-    def _parts(x, y):
+    def _shift(x):
+        """The second ridge's offset below the first and its derivative, each shaped like x."""
+        raise NotImplementedError
+
+    def _parts(self, x, y):
         w1, dw1 = _w1(x)
-        w2 = 3.0 * np.exp(-0.5 * ((x - 1.0) / 0.6) ** 2)
-        dw2 = -w2 * (x - 1.0) / 0.36
-        d1, d2 = (y - w1) / 0.35, (y - w1 + w2) / 0.35
-        return dw1, dw2, d1, d2
+        w, dw = self._shift(x)
+        s1, s2 = self.sigmas
+        return dw1, dw, (y - w1) / s1, (y - w1 + w) / s2
 
     def log_density(self, z):
         z = np.asarray(z, dtype=float)
@@ -141,11 +141,24 @@ class U3(_Strip):
     def grad_log_density(self, z):
         z = np.asarray(z, dtype=float)
         x, y = z[..., 0], z[..., 1]
-        dw1, dw2, d1, d2 = self._parts(x, y)
+        dw1, dw, d1, d2 = self._parts(x, y)
         wa = _weight(-0.5 * d1 * d1, -0.5 * d2 * d2)
-        g1, g2 = -d1 / 0.35, -d2 / 0.35  # d(ln N_k)/dz2 for each ridge
-        gx = wa * g1 * -dw1 + (1.0 - wa) * g2 * (dw2 - dw1)
+        g1, g2 = -d1 / self.sigmas[0], -d2 / self.sigmas[1]  # d(ln N_k)/dz2 for each ridge
+        gx = wa * g1 * -dw1 + (1.0 - wa) * g2 * (dw - dw1)
         return np.stack([gx + _wall(x)[1], wa * g1 + (1.0 - wa) * g2], axis=-1)
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class U3(_TwoRidges):
+    name = "u3"
+    description = "U3 (Rezende & Mohamed 2015): a sine ridge that splits in two near z₁ = 1, walled at |z₁| = 4."
+    sigmas = (0.35, 0.35)
+
+    @staticmethod
+    def _shift(x):
+        w2 = 3.0 * np.exp(-0.5 * ((x - 1.0) / 0.6) ** 2)
+        return w2, -w2 * (x - 1.0) / 0.36
 
     @property
     def box(self):
@@ -155,33 +168,15 @@ class U3(_Strip):
 
 @register
 @dataclasses.dataclass(frozen=True)
-class U4(_Strip):
+class U4(_TwoRidges):
     name = "u4"
     description = "U4 (Rezende & Mohamed 2015): a sine ridge and a copy stepped down by 3, walled at |z₁| = 4."
     sigmas = (0.4, 0.35)
 
     @staticmethod
-    def _parts(x, y):
-        w1, dw1 = _w1(x)
+    def _shift(x):
         s = expit((x - 1.0) / 0.3)
-        w3, dw3 = 3.0 * s, 3.0 * s * (1.0 - s) / 0.3
-        d1, d2 = (y - w1) / 0.4, (y - w1 + w3) / 0.35
-        return dw1, dw3, d1, d2
-
-    def log_density(self, z):
-        z = np.asarray(z, dtype=float)
-        x, y = z[..., 0], z[..., 1]
-        _, _, d1, d2 = self._parts(x, y)
-        return np.logaddexp(-0.5 * d1 * d1, -0.5 * d2 * d2) + _wall(x)[0]
-
-    def grad_log_density(self, z):
-        z = np.asarray(z, dtype=float)
-        x, y = z[..., 0], z[..., 1]
-        dw1, dw3, d1, d2 = self._parts(x, y)
-        wa = _weight(-0.5 * d1 * d1, -0.5 * d2 * d2)
-        g1, g2 = -d1 / 0.4, -d2 / 0.35
-        gx = wa * g1 * -dw1 + (1.0 - wa) * g2 * (dw3 - dw1)
-        return np.stack([gx + _wall(x)[1], wa * g1 + (1.0 - wa) * g2], axis=-1)
+        return 3.0 * s, 3.0 * s * (1.0 - s) / 0.3
 
     @property
     def box(self):
