@@ -40,8 +40,8 @@ def _gate() -> threading.BoundedSemaphore:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def grid_for(target: Target, n: int) -> Grid:
-    return make_grid(target, n)
+def grid_for(target: Target, n: int, box: tuple[float, float, float, float] | None = None) -> Grid:
+    return make_grid(target, n, box)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -51,7 +51,7 @@ def run(spec: RunSpec) -> Outcome:
         raise RuntimeError("The server is busy with other runs; please try again in a few seconds.")
     try:
         t0 = time.perf_counter()
-        grid = make_grid(spec.target, spec.settings.n_grid)
+        grid = make_grid(spec.target, spec.settings.n_grid, spec.box)
         vi = run_vi(spec.target, spec.vi, spec.seed, spec.settings, grid=grid)
         mc = run_sampler(spec.target, spec.mcmc, spec.seed, spec.settings, grid=grid)
         return Outcome(grid, vi, mc, time.perf_counter() - t0)

@@ -18,7 +18,7 @@ from scipy import stats
 from scipy.special import polygamma
 
 from ui.contours import contour_segments
-from ui.figures import TARGET_COLOUR, TRUTH_COLOUR, VI_COLOUR
+from ui.figures import MCMC_COLOUR, TARGET_COLOUR, TRUTH_COLOUR, VI_COLOUR, WALKER_COLOUR, equal_axes
 from vi_core.cavi import cavi
 from vi_core.grid import make_grid
 from vi_core.runner import run
@@ -30,8 +30,10 @@ __all__ = ["ACCEPTED", "Analysis", "Moments", "analyse", "render"]
 N_ITER = 10  # both CAVIs reach their fixed point to 1e-12 within 8 iterations at the defaults
 ACCEPTED = 33.02  # Stigler (1977): 24.833 02 µs after Newcomb's corrections, i.e. (µs - 24.8) * 1000
 GRID_COLOUR = "#111111"
-CLEAN_COLOUR = "#2ca02c"
-ALL_COLOUR = "#1f77b4"
+# Okabe-Ito blue and orange, and a different dash: the two data sets apart without colour vision
+ALL_COLOUR = MCMC_COLOUR
+CLEAN_COLOUR = WALKER_COLOUR
+DASHES = {ALL_COLOUR: ("solid", "dot"), CLEAN_COLOUR: ("dash", "dashdot")}  # (exact, CAVI q)
 _FONT = dict(size=13)
 M = 90  # points a side of the contour figure's grid
 
@@ -280,7 +282,9 @@ def elbo_figure(a: Analysis) -> dict:
 
 
 def contour_figure(a: Analysis) -> dict:
-    """The exact posterior and both CAVI q's in (μ, ln τ), each at its 1, 2, 3σ-like levels."""
+    """The exact posterior and both CAVI q's in (μ, ln τ), each at its 1, 2, 3σ-like levels.
+
+    μ and ln τ are different kinds of quantity, so each axis keeps its own scale, and says so."""
     traces = []
     for r, name, line in (
         (a.r_exact, "exact posterior", dict(color=TARGET_COLOUR, width=2.5)),
@@ -289,6 +293,9 @@ def contour_figure(a: Analysis) -> dict:
     ):
         x, y = contour_segments(a.cx, a.cy, r, (1, 2, 3))
         traces.append(dict(type="scatter", x=x, y=y, mode="lines", line=line, name=name, hoverinfo="skip"))
+    xa = dict(title=dict(text="μ"), range=[a.cx[0], a.cx[-1]], showgrid=False, zeroline=False)
+    ya = dict(title=dict(text="ln τ"), range=[a.cy[0], a.cy[-1]], showgrid=False, zeroline=False)
+    equal_axes(xa, ya, "x", same_units=False)
     return dict(
         data=traces,
         layout=dict(
@@ -296,8 +303,8 @@ def contour_figure(a: Analysis) -> dict:
             margin=dict(l=60, r=10, t=50, b=45),
             font=_FONT,
             legend=dict(orientation="h", x=0, y=1.2),
-            xaxis=dict(title=dict(text="μ"), range=[a.cx[0], a.cx[-1]], showgrid=False, zeroline=False),
-            yaxis=dict(title=dict(text="ln τ"), range=[a.cy[0], a.cy[-1]], showgrid=False, zeroline=False),
+            xaxis=xa,
+            yaxis=ya,
         ),
     )
 
@@ -309,10 +316,11 @@ def shift_figure(both: dict[str, Analysis]) -> dict:
         for axis, (xs, exact, q) in enumerate(((a.xs, a.marg_mu, a.q_mu), (a.ys, a.marg_s, a.q_s))):
             ax = {} if axis == 0 else dict(xaxis="x2", yaxis="y2")
             common = dict(type="scatter", x=xs, mode="lines", showlegend=axis == 0, **ax)
-            data.append({**common, "y": exact, "line": dict(color=colour, width=2.5), "name": f"{label}: exact"})
+            d_exact, d_q = DASHES[colour]
             data.append(
-                {**common, "y": q, "line": dict(color=colour, width=1.5, dash="dot"), "name": f"{label}: CAVI q"}
+                {**common, "y": exact, "line": dict(color=colour, width=2.5, dash=d_exact), "name": f"{label}: exact"}
             )
+            data.append({**common, "y": q, "line": dict(color=colour, width=1.5, dash=d_q), "name": f"{label}: CAVI q"})
     lo_mu = min(a.post.mu - 4.5 * a.rows["exact"].sd_mu for a in both.values())
     s_lo = min(a.cy[0] for a in both.values())
     s_hi = max(a.cy[-1] for a in both.values())

@@ -2,8 +2,13 @@
 
 The race is one figure with frames: the browser plays it (no reruns), one Play/Pause and
 one slider drive every panel. Only what changes is in a frame (``traces`` lists which);
-arrays are float32; MCMC samples arrive as one trace per chunk whose ``visible`` flag each
-frame toggles, instead of resending cumulative arrays.
+arrays are float32. MCMC samples arrive once, as one trace per chunk, and each frame sets
+every chunk's marker opacity (shown or 0) instead of resending cumulative arrays. Not
+``visible``: played without a full redraw, a chunk switched back to invisible keeps its
+points on screen, so a replay or a scrub backwards would show draws from the future.
+
+Every 2D density panel keeps equal scales on its two axes (a circle stays a circle),
+unless the target says its two coordinates are different kinds of quantity.
 """
 
 from __future__ import annotations
@@ -21,16 +26,24 @@ __all__ = [
     "MCMC_COLOUR",
     "VI_COLOUR",
     "accuracy_figure",
+    "equal_axes",
     "frame_plan",
     "marginal_figure",
     "race_figure",
     "target_figure",
 ]
 
-VI_COLOUR = "#d62728"
-MCMC_COLOUR = "#1f77b4"
+# Okabe-Ito colours: told apart with any colour vision; compared lines also differ in dash.
+VI_COLOUR = "#D55E00"  # vermillion
+MCMC_COLOUR = "#0072B2"  # blue
+WALKER_COLOUR = "#E69F00"  # orange
+KL_COLOUR = "#F0E442"  # yellow
+BEST_COLOUR = "#009E73"  # bluish green
+KL_MARKER = dict(color=KL_COLOUR, line=dict(color="#8a7d00", width=1))
 TRUTH_COLOUR = "#2b2b2b"
 TARGET_COLOUR = "#7a9cc6"
+DRAW_OPACITY = 0.45
+BURN_OPACITY = 0.12  # burn-in draws: shown, but faded
 TARGET_LEVELS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 N_FRAMES = 40
 FRAME_MS = 90
@@ -87,30 +100,66 @@ def _target_lines(grid: Grid, xaxis: str, yaxis: str) -> dict:
     )
 
 
-def _axis_layout(grid: Grid) -> tuple[dict, dict]:
+def equal_axes(xaxis: dict, yaxis: dict, x_id: str = "x", same_units: bool = True) -> None:
+    """Make a 2D density subplot keep equal scales on its axes, in place: one unit of y is
+    drawn as long as one unit of x, and the fixed ranges are kept by shrinking the plot area
+    (``constrain="domain"``), not by widening a range. x_id: the subplot's x axis ('x2', ...).
+    With same_units False (two different kinds of quantity) the axes keep their own scales
+    and the y title says so."""
+    if not same_units:
+        title = yaxis.setdefault("title", {})
+        title["text"] = f"{title.get('text', '')} (not to scale with {_title(xaxis)})".strip()
+        return
+    xaxis["constrain"] = "domain"
+    yaxis.update(scaleanchor=x_id, scaleratio=1, constrain="domain")
+
+
+def _title(axis: dict) -> str:
+    return (axis.get("title") or {}).get("text") or "x"
+
+
+def _same_units(grid: Grid) -> bool:
+    """Whether the target's two coordinates are the same kind of quantity (drawn to one scale)."""
+    return bool(getattr(grid.target, "same_units", True))
+
+
+def _axis_layout(grid: Grid, x_id: str = "x") -> tuple[dict, dict]:
+    """Axes for a 2D density panel over the grid's box, with equal scales (see equal_axes)."""
     x0, x1, y0, y1 = grid.box
     lx, ly = grid.target.labels
-    return (
-        dict(range=[x0, x1], title=dict(text=lx), zeroline=False, showgrid=False),
-        dict(range=[y0, y1], title=dict(text=ly), zeroline=False, showgrid=False),
-    )
+    xa = dict(range=[x0, x1], title=dict(text=lx), zeroline=False, showgrid=False)
+    ya = dict(range=[y0, y1], title=dict(text=ly), zeroline=False, showgrid=False)
+    equal_axes(xa, ya, x_id, _same_units(grid))
+    return xa, ya
 
 
 def target_figure(grid: Grid, title: str = "") -> dict:
-    """The target's contours alone: what is on screen before any Run."""
+    """The target's contours alone: what is on screen before any Run. A long title is
+    wrapped into lines that fit a phone."""
     xa, ya = _axis_layout(grid)
-    xa["constrain"] = "domain"
+    lines = _wrap(title, 46)
     return dict(
         data=[_target_lines(grid, "x", "y")],
         layout=dict(
-            title=dict(text=title),
+            title=dict(text="<br>".join(lines), font=dict(size=14)),
             xaxis=xa,
             yaxis=ya,
-            height=430,
-            margin=dict(l=50, r=10, t=40, b=40),
+            height=430 + 18 * max(len(lines) - 1, 0),
+            margin=dict(l=50, r=10, t=22 + 18 * max(len(lines), 1), b=40),
             font=_FONT,
         ),
     )
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Words into lines of at most ``width`` characters (a longer word gets a line of its own)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 # ---------------------------------------------------------------------------------- the race
@@ -176,27 +225,37 @@ def _vi_trace(grid: Grid, vi: ViResult, k: int) -> dict:
     return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=VI_COLOUR, width=2.5))
 
 
-def _sample_chunks(mc: McmcResult, mc_idx: np.ndarray, seed: int = 0) -> list[np.ndarray]:
-    """Draws revealed by each frame (thinned to MAX_POINTS overall), list of (n_k, 2)."""
+def _sample_chunks(mc: McmcResult, mc_idx: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, bool, int]]:
+    """Draws revealed by each frame, thinned to MAX_POINTS overall: [(draws (n, 2), burn-in?, frame)].
+
+    A frame's block of steps is split where burn-in ends, so burn-in draws are chunks of their
+    own (drawn faded); frames that reveal nothing add no chunk."""
     total = mc.chain.shape[0] * mc.chain.shape[1]
     keep = min(1.0, MAX_POINTS / total)
     rng = np.random.default_rng(seed)
+    n_burn = burn_in(mc.n_steps)
     chunks, prev = [], -1
-    for j in mc_idx:
-        block = mc.chain[prev + 1 : j + 1].reshape(-1, 2)
-        if keep < 1.0 and len(block):
-            block = block[rng.random(len(block)) < keep]
-        chunks.append(block)
+    for k, j in enumerate(mc_idx):
+        for a, b, burn in ((prev + 1, min(j + 1, n_burn), True), (max(prev + 1, n_burn), j + 1, False)):
+            block = mc.chain[a:b].reshape(-1, 2) if b > a else np.empty((0, 2))
+            if keep < 1.0 and len(block):
+                block = block[rng.random(len(block)) < keep]
+            if len(block):
+                chunks.append((block, burn, k))
         prev = max(prev, j)
     return chunks
 
 
+def _chunk_opacity(burn: bool, shown: bool) -> float:
+    return (BURN_OPACITY if burn else DRAW_OPACITY) if shown else 0.0
+
+
 def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteration") -> dict:
-    """The animated race: VI | MCMC over the target, ELBO trace, ln p(X) = ELBO + KL gauge,
-    and distance to the truth against wall-clock time, all on one slider."""
+    """The animated race: VI | MCMC over the target, the ELBO trace and the distance to the
+    truth against wall-clock time, and the gauge ln p(X) = ELBO + KL, all on one slider."""
     vi_idx, mc_idx, labels, _ = frame_plan(vi, mc, clock)
     n = len(vi_idx)
-    log_z = grid.log_z
+    log_z = float(grid.log_z)
     data: list[dict] = []
 
     def add(trace: dict) -> int:
@@ -208,100 +267,160 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
     i_q = add({**_vi_trace(grid, vi, vi_idx[0]), "xaxis": "x", "yaxis": "y", "name": "q", "hoverinfo": "skip"})
     m0 = vi.mean[vi_idx[0]]
     i_qm = add(_scatter(m0[:1], m0[1:], mode="markers", marker=dict(color=VI_COLOUR, size=9, symbol="x")))
-    draws = dict(color=MCMC_COLOUR, size=3, opacity=0.45)
+    chunks = _sample_chunks(mc, mc_idx)
     i_chunks = [
-        add(_scatter(c[:, 0], c[:, 1], "2", mode="markers", marker=draws, visible=k == 0, hoverinfo="skip"))
-        for k, c in enumerate(_sample_chunks(mc, mc_idx))
-    ]
-    now = dict(color="#ff7f0e", size=6, line=dict(color="white", width=1))
+        add(
+            _scatter(
+                c[:, 0], c[:, 1], "2", mode="markers", hoverinfo="skip", name="burn-in draws" if burn else "draws",
+                marker=dict(color=MCMC_COLOUR, size=3, opacity=_chunk_opacity(burn, f == 0)),
+            )
+        )
+        for c, burn, f in chunks
+    ]  # fmt: skip
+    now = dict(color=WALKER_COLOUR, size=6, line=dict(color="white", width=1))
     w0 = mc.chain[mc_idx[0]]
-    i_walk = add(_scatter(w0[:, 0], w0[:, 1], "2", mode="markers", marker=now, hoverinfo="skip"))
+    i_walk = add(_scatter(w0[:, 0], w0[:, 1], "2", mode="markers", marker=now, hoverinfo="skip", name="walkers now"))
 
-    # ELBO trace: against iteration or time, with a moving marker.
+    # ELBO trace against iteration or time, with a moving marker, under ln p(X) and the family's best.
     vx = np.arange(vi.times.size) if clock == "iteration" else np.maximum(vi.times, 1e-6)
-    finite = np.isfinite(vi.elbo)
-    lo = float(np.percentile(vi.elbo[finite], 5)) if finite.any() else log_z - 1
-    lo = min(lo, float(vi.elbo[-1]) - 0.2 * abs(log_z - vi.elbo[-1]) - 0.05)
-    # The gauge zooms on the final gap; earlier, larger gaps run off its left edge (numbers stay exact).
-    g_lo = float(vi.elbo[-1]) - max(0.5, 2.0 * float(vi.kl[-1])) if np.isfinite(vi.elbo[-1]) else lo
-    add(_scatter(vx, vi.elbo_mc, "3", mode="lines", line=dict(color="#f4a6a6", width=1), name="ELBO (MC)"))
+    lo, hi = _elbo_range(vi, log_z)
+    add(
+        _scatter(
+            vx, vi.elbo_mc, "3", mode="lines", line=dict(color="#f3b592", width=1),
+            name="ELBO, Monte Carlo estimate (noisy: can exceed ln p(X))",
+        )
+    )  # fmt: skip
     add(_scatter(vx, vi.elbo, "3", mode="lines", line=dict(color=VI_COLOUR, width=2), name="ELBO (exact)"))
+    ends = [vx[0], vx[-1]]
     dash = dict(color=TRUTH_COLOUR, dash="dash", width=1.5)
-    add(_scatter([vx[0], vx[-1]], [log_z, log_z], "3", mode="lines", line=dash, name="ln p(X)"))
+    add(_scatter(ends, [log_z, log_z], "3", mode="lines", line=dash, name="ln p(X)"))
+    add(_line_label(vx[-1], log_z, "ln p(X)", "3", "top left"))
+    best = float(getattr(vi, "elbo_best", float("nan")))
+    if math.isfinite(best):
+        dot = dict(color=BEST_COLOUR, dash="dot", width=2)
+        add(_scatter(ends, [best, best], "3", mode="lines", line=dot, name="best ELBO in the family"))
+        add(_line_label(vx[-1], best, "best in family", "3", "bottom left", BEST_COLOUR))
     i_em = add(
         _scatter(vx[vi_idx[:1]], vi.elbo[vi_idx[:1]], "3", mode="markers", marker=dict(color=VI_COLOUR, size=10))
     )
 
-    # Gauge: ln p(X) = ELBO + KL as a bar split at the ELBO.
-    i_g1 = add(_gauge_bar(vi, vi_idx[0], g_lo, log_z, "ELBO"))
-    i_g2 = add(_gauge_bar(vi, vi_idx[0], g_lo, log_z, "KL"))
-
     # Distance to the truth (MMD) against wall-clock time: the same yardstick for both.
     vt, mt = np.maximum(vi.times[vi.snap], 1e-6), mc.times[mc.snap]
-    add(_scatter(vt, vi.mmd, "5", mode="lines", line=dict(color=VI_COLOUR, width=2), name="VI: MMD"))
-    add(_scatter(mt, mc.mmd, "5", mode="lines", line=dict(color=MCMC_COLOUR, width=2), name="MCMC: MMD"))
+    add(_scatter(vt, vi.mmd, "4", mode="lines", line=dict(color=VI_COLOUR, width=2), name="VI: MMD"))
+    add(_scatter(mt, mc.mmd, "4", mode="lines", line=dict(color=MCMC_COLOUR, width=2, dash="dash"), name="MCMC: MMD"))
     pv, pm = _mmd_point(vi.times, vi.snap, vi.mmd, vi_idx[0]), _mmd_point(mc.times, mc.snap, mc.mmd, mc_idx[0])
-    i_dv = add(_scatter(pv["x"], pv["y"], "5", mode="markers", marker=dict(color=VI_COLOUR, size=10)))
-    i_dm = add(_scatter(pm["x"], pm["y"], "5", mode="markers", marker=dict(color=MCMC_COLOUR, size=10)))
+    i_dv = add(_scatter(pv["x"], pv["y"], "4", mode="markers", marker=dict(color=VI_COLOUR, size=10)))
+    i_dm = add(_scatter(pm["x"], pm["y"], "4", mode="markers", marker=dict(color=MCMC_COLOUR, size=10)))
+
+    # Gauge: ln p(X) = ELBO + KL on one nats axis spanning every frame's ELBO.
+    gauge = _Gauge.for_run(vi, vi_idx, log_z)
+    add(gauge.break_marker())
+    add(gauge.dashed_label())
+    i_gauge = [add(t) for t in gauge.traces(vi, vi_idx[0])]
 
     i_sv, i_sm = (add(t) for t in _status(grid, vi, mc, vi_idx[0], mc_idx[0]))
-    animated = [i_q, i_qm, *i_chunks, i_walk, i_em, i_g1, i_g2, i_dv, i_dm, i_sv, i_sm]
+    animated = [i_q, i_qm, *i_chunks, i_walk, i_em, i_dv, i_dm, *i_gauge, i_sv, i_sm]
     frames = []
     for k in range(n):
         v, j = vi_idx[k], mc_idx[k]
         fd = [
             _vi_trace(grid, vi, v),
             dict(x=_f32(vi.mean[v, :1]), y=_f32(vi.mean[v, 1:])),
-            *[dict(visible=bool(c <= k)) for c in range(len(i_chunks))],
+            *[dict(marker=dict(opacity=_chunk_opacity(burn, f <= k))) for _, burn, f in chunks],
             dict(x=_f32(mc.chain[j, :, 0]), y=_f32(mc.chain[j, :, 1])),
             dict(x=_f32(vx[[v]]), y=_f32(vi.elbo[[v]])),
-            _gauge_bar(vi, v, g_lo, log_z, "ELBO"),
-            _gauge_bar(vi, v, g_lo, log_z, "KL"),
             _mmd_point(vi.times, vi.snap, vi.mmd, v),
             _mmd_point(mc.times, mc.snap, mc.mmd, j),
+            *gauge.traces(vi, v),
+            *_status(grid, vi, mc, v, j),
         ]
-        fd.extend(_status(grid, vi, mc, v, j))
         frames.append(dict(name=str(k), data=fd, traces=animated))
 
-    layout = _race_layout(grid, vi, mc, clock, lo, g_lo, log_z, labels)
-    layout["annotations"] = _panel_titles(vi)
+    layout = _race_layout(grid, vi, mc, clock, (lo, hi), gauge, labels)
+    layout["annotations"] = _panel_titles(log_z)
     return dict(data=data, layout=layout, frames=frames)
 
 
-def _gauge_bar(vi: ViResult, k: int, lo: float, log_z: float, part: str) -> dict:
-    e = float(vi.elbo[k]) if np.isfinite(vi.elbo[k]) else lo
-    e = max(e, lo)
-    if part == "ELBO":
+def _elbo_range(vi: ViResult, log_z: float) -> tuple[float, float]:
+    """The ELBO panel's y range: most of the climb, ln p(X), the family's best, and room above
+    ln p(X) for Monte Carlo estimates that overshoot it."""
+    finite = vi.elbo[np.isfinite(vi.elbo)]
+    lo = float(np.percentile(finite, 5)) if finite.size else log_z - 1.0
+    lo = min(lo, float(finite[-1]) - 0.2 * abs(log_z - finite[-1]) - 0.05) if finite.size else lo
+    best = float(getattr(vi, "elbo_best", float("nan")))
+    if math.isfinite(best):
+        lo = min(lo, best - 0.05 * abs(log_z - lo) - 0.01)
+    mc = vi.elbo_mc[np.isfinite(vi.elbo_mc)]
+    top = max(log_z, float(np.percentile(mc, 95)) if mc.size else log_z)
+    return lo, top + 0.12 * abs(top - lo) + 0.02
+
+
+def _line_label(x: float, y: float, text: str, axis: str, position: str, colour: str = TRUTH_COLOUR) -> dict:
+    """A text label at the end of a horizontal line (static)."""
+    return _scatter(
+        [x], [y], axis, mode="text", text=[text], textposition=position, hoverinfo="skip",
+        textfont=dict(size=12, color=colour), cliponaxis=False,
+    )  # fmt: skip
+
+
+class _Gauge:
+    """ln p(X) = ELBO + KL drawn on one nats axis that spans every frame's ELBO and ln p(X).
+
+    The KL bar runs from the ELBO to ln p(X): its length is the KL, on the same scale at every
+    frame. The ELBO bar fills the axis from its left edge, marked by a break (the axis does not
+    start at 0: ELBO and ln p(X) can be any sign). Labels sit beside the bars, never inside, so
+    a small KL keeps its label."""
+
+    def __init__(self, left: float, right: float, log_z: float) -> None:
+        self.left, self.right, self.log_z = left, right, log_z
+
+    @classmethod
+    def for_run(cls, vi: ViResult, vi_idx: np.ndarray, log_z: float) -> _Gauge:
+        e = np.asarray(vi.elbo, dtype=float)[vi_idx]
+        e = e[np.isfinite(e)]
+        lo = min(float(e.min()), log_z) if e.size else log_z - 1.0
+        hi = max(float(e.max()), log_z) if e.size else log_z
+        span = max(hi - lo, 1e-3 * max(1.0, abs(log_z)))
+        return cls(lo - 0.12 * span, hi + 0.04 * span, log_z)
+
+    def traces(self, vi: ViResult, k: int) -> list[dict]:
+        """ELBO bar, KL bar, and their labels (one text trace) at VI step k."""
+        elbo, kl = float(vi.elbo[k]), float(vi.kl[k])
+        e = min(max(elbo, self.left), self.right) if math.isfinite(elbo) else self.left
+        bar = dict(type="bar", orientation="h", y=[0.0], width=[0.8], xaxis="x5", yaxis="y5", hoverinfo="skip")
+        t = self.right - self.left
+        return [
+            {**bar, "x": [e - self.left], "base": [self.left], "marker": dict(color=VI_COLOUR), "name": "ELBO"},
+            {**bar, "x": [self.log_z - e], "base": [e], "marker": KL_MARKER, "name": "KL(q‖p)"},
+            _scatter(
+                [self.left + 0.005 * t, self.log_z], [0.42, 0.42], "5", mode="text",
+                text=[f"ELBO {elbo:.3f}", f"KL {kl:.3f}"], textposition=["top right", "top left"],
+                textfont=dict(size=13, color=[VI_COLOUR, TRUTH_COLOUR]), hoverinfo="skip", cliponaxis=False,
+            ),
+        ]  # fmt: skip
+
+    def break_marker(self) -> dict:
+        """Two white slashes across the ELBO bar near the axis' left edge: the bar is cut there."""
+        t = self.right - self.left
+        x, d, g = self.left + 0.035 * t, 0.004 * t, 0.006 * t
+        xs = [x - d, x + d, None, x - d + g, x + d + g]
+        ys = [-0.5, 0.5, None, -0.5, 0.5]
         return dict(
-            type="bar",
-            orientation="h",
-            y=["ln p(X)"],
-            x=[e - lo],
-            base=[lo],
-            marker=dict(color=VI_COLOUR),
-            xaxis="x4",
-            yaxis="y4",
-            name="ELBO",
-            text=[f"ELBO {vi.elbo[k]:.3f}"],
-            textposition="inside",
-            insidetextanchor="middle",
-            hoverinfo="skip",
-        )
-    return dict(
-        type="bar",
-        orientation="h",
-        y=["ln p(X)"],
-        x=[log_z - e],
-        base=[e],
-        marker=dict(color="#f2b134"),
-        xaxis="x4",
-        yaxis="y4",
-        name="KL(q‖p)",
-        text=[f"KL {vi.kl[k]:.3f}"],
-        textposition="inside",
-        insidetextanchor="middle",
-        hoverinfo="skip",
-    )
+            type="scatter", x=xs, y=ys, mode="lines", line=dict(color="white", width=2.5), xaxis="x5", yaxis="y5",
+            hoverinfo="skip", name="axis break",
+        )  # fmt: skip
+
+    def layout(self) -> tuple[dict, dict]:
+        xa = dict(range=[self.left, self.right], zeroline=False, fixedrange=True)
+        ya = dict(range=[-1.25, 1.25], showticklabels=False, showgrid=False, zeroline=False, fixedrange=True)
+        return xa, ya
+
+    def shapes(self) -> list[dict]:
+        line = dict(color=TRUTH_COLOUR, width=2, dash="dash")
+        return [dict(type="line", xref="x5", yref="y5", x0=self.log_z, x1=self.log_z, y0=-0.55, y1=0.55, line=line)]
+
+    def dashed_label(self) -> dict:
+        return _line_label(self.log_z, -0.5, "ln p(X)", "5", "bottom left")
 
 
 def _mmd_point(times: np.ndarray, snap: np.ndarray, mmd: np.ndarray, idx: int) -> dict:
@@ -311,48 +430,53 @@ def _mmd_point(times: np.ndarray, snap: np.ndarray, mmd: np.ndarray, idx: int) -
 
 
 def _status(grid: Grid, vi: ViResult, mc: McmcResult, v: int, j: int) -> tuple[dict, dict]:
-    """Each top panel's running status ('step 120/500 · 3.1 ms') as a text trace in its corner.
+    """Each top panel's running status ('step 120/500', '3.1 ms') as a text trace above it:
+    VI's at its left corner, MCMC's at its right corner, in short lines that fit a phone.
 
     Text traces, unlike layout annotations, change in frames played with redraw=False, and a
     full redraw per frame costs 3x more in the browser."""
-    x0, _, _, y1 = grid.box
+    x0, x1, _, y1 = grid.box
     n_draws = (j + 1) * mc.chain.shape[1]
-    texts = (
-        f"<b>VI</b> · step {v}/{vi.times.size - 1} · {_fmt_time(vi.times[v])}",
-        f"<b>MCMC</b> · {n_draws:,} draws · {_fmt_time(mc.times[j])}",
-    )
-    return tuple(
-        _scatter(
-            [x0], [y1], ax, mode="text", text=[t], textposition="bottom right", hoverinfo="skip", textfont=dict(size=13)
-        )
-        for ax, t in zip(("", "2"), texts, strict=True)
+    vi_text = f"<b>VI</b> · step {v}/{vi.times.size - 1}<br>{_fmt_time(vi.times[v])}"
+    mc_text = f"<b>MCMC</b> · {n_draws:,} draws<br>{_fmt_time(mc.times[j])}<br>burn-in (first quarter, faded)"
+    style = dict(mode="text", hoverinfo="skip", textfont=dict(size=12), cliponaxis=False)
+    return (
+        _scatter([x0], [y1], "", text=[vi_text], textposition="top right", **style),
+        _scatter([x1], [y1], "2", text=[mc_text], textposition="top left", **style),
     )
 
 
-def _panel_titles(vi: ViResult) -> list[dict]:
+# Vertical layout of the race (paper fractions): two density panels, the ELBO and MMD panels,
+# then the gauge as a full-width strip.
+_TOP = (0.57, 1.0)
+_MID = (0.27, 0.45)
+_GAUGE = (0.0, 0.075)
+
+
+def _panel_titles(log_z: float) -> list[dict]:
     texts = [
-        (0.0, 0.365, "ELBO (MC light)"),
-        (0.37, 0.365, f"ln p(X) = {vi.log_evidence:.3f} = ELBO + KL"),
-        (0.74, 0.365, "MMD to truth"),
+        (0.0, _MID[1] + 0.01, "ELBO · light: MC estimate"),
+        (0.57, _MID[1] + 0.01, "MMD to the truth"),
+        (
+            0.0,
+            _GAUGE[1] + 0.05,
+            f"ln p(X) = {log_z:.3f} = ELBO + KL (nats)<br><span style='font-size:11px'>"
+            "the ELBO bar is cut at the slashes; the KL bar is to scale</span>",
+        ),
     ]
     return [
         dict(
-            x=x,
-            y=y,
-            xref="paper",
-            yref="paper",
-            xanchor="left",
-            yanchor="bottom",
-            text=t,
-            showarrow=False,
-            font=dict(size=13),
+            x=x, y=y, xref="paper", yref="paper", xanchor="left", yanchor="bottom", text=t, showarrow=False,
+            font=dict(size=12),
+            align="left",
         )
         for x, y, t in texts
-    ]
+    ]  # fmt: skip
 
 
-def _race_layout(grid, vi, mc, clock, lo, g_lo, log_z, labels) -> dict:
-    xa, ya = _axis_layout(grid)
+def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict:
+    xa, ya = _axis_layout(grid, "x")
+    xa2, ya2 = _axis_layout(grid, "x2")
     play = dict(
         frame=dict(duration=FRAME_MS, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate"
     )
@@ -367,47 +491,36 @@ def _race_layout(grid, vi, mc, clock, lo, g_lo, log_z, labels) -> dict:
         if clock == "iteration"
         else dict(type="log", range=[math.log10(t_lo) - 0.1, math.log10(t_hi) + 0.1], title=dict(text="time (s)"))
     )
+    # decades only when there are several: the 2s and 5s crowd a phone-sized panel
+    decades = dict(dtick=1) if math.log10(t_hi / t_lo) >= 2 else {}
+    if clock == "time":
+        vx_range.update(decades)
+    gx, gy = gauge.layout()
     return dict(
-        height=690,
-        margin=dict(l=55, r=20, t=10, b=80),
+        height=820,
+        margin=dict(l=55, r=20, t=55, b=80),
         font=_FONT,
         showlegend=False,
-        xaxis={**xa, "domain": [0.0, 0.47], "anchor": "y"},
-        yaxis={**ya, "domain": [0.53, 0.96], "anchor": "x"},
-        xaxis2={**xa, "domain": [0.53, 1.0], "anchor": "y2"},
-        yaxis2={**ya, "domain": [0.53, 0.96], "anchor": "x2"},
-        xaxis3={**vx_range, "domain": [0.0, 0.3], "anchor": "y3"},
-        yaxis3=dict(
-            domain=[0.1, 0.35], anchor="x3", range=[lo, log_z + 0.1 * abs(log_z - lo) + 0.02], title=dict(text="nats")
-        ),
+        xaxis={**xa, "domain": [0.0, 0.45], "anchor": "y"},
+        yaxis={**ya, "domain": list(_TOP), "anchor": "x"},
+        xaxis2={**xa2, "domain": [0.55, 1.0], "anchor": "y2"},
+        # the same y as on the left: its title there only, so the tick labels fit the gap on a phone
+        yaxis2={**ya2, "domain": list(_TOP), "anchor": "x2", "title": dict(text="")},
+        xaxis3={**vx_range, "domain": [0.0, 0.43], "anchor": "y3"},
+        yaxis3=dict(domain=list(_MID), anchor="x3", range=list(elbo_range), title=dict(text="nats")),
         xaxis4=dict(
-            domain=[0.37, 0.67],
+            domain=[0.57, 1.0],
             anchor="y4",
-            range=[g_lo, log_z + 0.08 * abs(log_z - g_lo) + 0.01],
-            title=dict(text="nats"),
-        ),
-        yaxis4=dict(domain=[0.1, 0.35], anchor="x4", showticklabels=False),
-        barmode="overlay",
-        xaxis5=dict(
-            domain=[0.74, 1.0],
-            anchor="y5",
             type="log",
+            **decades,
             title=dict(text="wall-clock time (s)"),
             range=[math.log10(t_lo) - 0.1, math.log10(t_hi) + 0.1],
         ),
-        yaxis5=dict(domain=[0.1, 0.35], anchor="x5", range=[0, mmd_hi * 1.1 + 1e-3], title=dict(text="MMD")),
-        shapes=[
-            dict(
-                type="line",
-                xref="x4",
-                yref="paper",
-                x0=log_z,
-                x1=log_z,
-                y0=0.1,
-                y1=0.35,
-                line=dict(color=TRUTH_COLOUR, width=2, dash="dash"),
-            )
-        ],
+        yaxis4=dict(domain=list(_MID), anchor="x4", range=[0, mmd_hi * 1.1 + 1e-3]),
+        xaxis5={**gx, "domain": [0.0, 1.0], "anchor": "y5"},
+        yaxis5={**gy, "domain": list(_GAUGE), "anchor": "x5"},
+        barmode="overlay",
+        shapes=gauge.shapes(),
         updatemenus=[
             dict(
                 type="buttons",
@@ -458,12 +571,13 @@ def accuracy_figure(vi: ViResult, mc: McmcResult) -> dict:
     return dict(
         data=data,
         layout=dict(
-            height=360,
-            margin=dict(l=55, r=10, t=30, b=45),
+            height=400,
+            margin=dict(l=55, r=10, t=75, b=45),
             font=_FONT,
             xaxis=dict(type="log", title=dict(text="wall-clock time (s), log scale")),
             yaxis=dict(title=dict(text="MMD to the exact posterior"), rangemode="tozero"),
-            legend=dict(orientation="h", x=0, y=1.12),
+            # above the plot area, anchored at its bottom: it never covers the curves or an axis title
+            legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
         ),
     )
 
@@ -500,12 +614,13 @@ def marginal_figure(grid: Grid, vi: ViResult, mc: McmcResult, axis: int) -> dict
         ],
         layout=dict(
             title=dict(text=f"{label}: Var<sub>q</sub> / Var<sub>true</sub> = {ratio:.2f}", font=dict(size=14)),
-            height=300,
-            margin=dict(l=45, r=10, t=40, b=40),
+            height=370,
+            margin=dict(l=45, r=10, t=40, b=120),
             font=_FONT,
             bargap=0,
             xaxis=dict(title=dict(text=label), range=[lo, hi]),
             yaxis=dict(title=dict(text="density")),
-            legend=dict(orientation="h", x=0, y=-0.25),
+            # below the axis title, never over it (three entries may wrap onto three lines)
+            legend=dict(orientation="h", x=0, y=-0.3, yanchor="top"),
         ),
     )

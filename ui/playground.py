@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from ui import compute, figures
+from ui import compute, figures, keys
 from ui.spec import (
     CLOCKS,
     CUSTOM,
@@ -22,12 +22,14 @@ from ui.spec import (
     RunSpec,
     box_text,
     from_query,
+    parse_user_box,
     to_query,
 )
 from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, Settings
 from vi_core.mcmc import burn_in
 from vi_core.targets import REGISTRY, make_target
 from vi_core.targets.expr import MAX_LENGTH, make_expr_target
+from vi_core.verdicts import format_kl, kl_tolerance
 
 INTRO = (
     "Pick a posterior p(z|X) ∝ p(X, z). **Variational inference** (left) turns integration into optimisation: "
@@ -61,6 +63,8 @@ def _spec_to_widgets(spec: RunSpec) -> None:
     ss.target_name = spec.target.name
     if spec.target.name == CUSTOM:
         ss.expr, ss.box = spec.target.expr, box_text(spec.target.box)
+    else:
+        ss[f"box_{spec.target.name}"] = box_text(spec.box) if spec.box is not None else ""
     for k, v in spec.target.param_values().items():
         ss[f"p_{spec.target.name}_{k}"] = v
     ss.vi, ss.mcmc, ss.seed = spec.vi, spec.mcmc, spec.seed
@@ -72,13 +76,17 @@ def _widgets_to_spec() -> RunSpec:
     """The spec the widgets describe. Raises ValueError for a bad typed expression or box."""
     ss = st.session_state
     name = ss.target_name
+    box = None
     if name == CUSTOM:
         target = make_expr_target(ss.get("expr", DEFAULT_EXPR), ss.get("box", DEFAULT_BOX))
     else:
         params = {p.name: ss.get(f"p_{name}_{p.name}", p.default) for p in REGISTRY[name].params}
         target = make_target(name, **params)
+        text = ss.get(f"box_{name}", "").strip()
+        box = parse_user_box(text) if text else None
+        box = None if box == target.box else box
     kw = {field: ss[f"s_{key}"] for key, (field, _, _, _) in FORM_SETTINGS.items()}
-    return RunSpec(target, ss.vi, ss.mcmc, int(ss.seed), Settings(**kw))
+    return RunSpec(target, ss.vi, ss.mcmc, int(ss.seed), Settings(**kw), box)
 
 
 # ------------------------------------------------------------------------------------ widgets
@@ -113,6 +121,24 @@ def _settings_form() -> bool:
             key = f"p_{name}_{p.name}"
             st.session_state.setdefault(key, p.default)
             st.slider(p.help or p.name, float(p.lo), float(p.hi), key=key, step=_step(p.lo, p.hi))
+        with st.expander("Box and grid"):
+            if name != CUSTOM:
+                st.text_input(
+                    "Box: xmin, xmax, ymin, ymax",
+                    key=f"box_{name}",
+                    max_chars=200,
+                    placeholder="automatic: " + ", ".join(f"{v:.4g}" for v in _auto_box(name)),
+                    help="Where the grid, CAVI and the pictures live. Leave blank for the target's own box, "
+                    "which holds its mass. The exact reference (ln p(X), moments) does not depend on it.",
+                )
+            st.number_input(
+                "Grid points per side",
+                50,
+                600,
+                step=50,
+                key="s_grid",
+                help="Cells per side of the quadrature grid that CAVI runs on and ln p(X) is checked against.",
+            )
         st.radio("Variational inference", VI_METHODS, key="vi", format_func=VI_LABELS.get)
         st.radio("MCMC sampler", MCMC_METHODS, key="mcmc", format_func=MCMC_LABELS.get)
         with st.expander("Method settings"):
@@ -125,6 +151,12 @@ def _settings_form() -> bool:
             st.number_input("Random-walk step size", 0.01, 10.0, key="s_step", format="%.2f")
             st.number_input("Seed", 0, MAX_SEED, key="seed")
         return st.form_submit_button("Run", type="primary", width="stretch")
+
+
+def _auto_box(name: str) -> tuple[float, ...]:
+    """The built-in target's own box at the parameters now in the sidebar."""
+    params = {p.name: st.session_state.get(f"p_{name}_{p.name}", p.default) for p in REGISTRY[name].params}
+    return make_target(name, **params).box
 
 
 def _target_label(name: str) -> str:
@@ -183,7 +215,7 @@ def _preview(spec: RunSpec | None) -> None:
         st.info("Fix the typed target in the sidebar, then press **Run**.", icon=":material/arrow_back:")
         return
     try:
-        grid = compute.grid_for(spec.target, spec.settings.n_grid)
+        grid = compute.grid_for(spec.target, spec.settings.n_grid, spec.box)
     except ValueError as exc:
         st.error(f"This target cannot be drawn: {exc}", icon=":material/block:")
         return
@@ -195,6 +227,8 @@ def _preview(spec: RunSpec | None) -> None:
 def _grid_warnings(grid) -> None:
     for w in grid.warnings():
         st.warning(w, icon=":material/warning:")
+    for n in grid.notes():
+        st.info(n, icon=":material/info:")
 
 
 def _results(spec: RunSpec, out: compute.Outcome) -> None:
@@ -217,13 +251,20 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
         unsafe_allow_html=True,
     )
     st.plotly_chart(compute.race_figure(spec, st.session_state.clock), key="race", config={"displaylogo": False})
+    keys.animation_keys("race")
 
+    tol = kl_tolerance(grid)
+    kl_text = format_kl(float(vi.kl[-1]), tol)
     c = st.columns(5)
-    c[0].metric("ln p(X) (quadrature)", f"{grid.log_z:.4f}")
+    c[0].metric("ln p(X) (quadrature)", f"{grid.log_z:.4f}", help=f"The exact reference: {grid.reference.method}.")
     c[1].metric("ELBO(q)", f"{vi.elbo[-1]:.4f}")
-    c[2].metric("KL(q ‖ p)", f"{vi.kl[-1]:.4f}")
+    c[2].metric("KL(q ‖ p)", "—" if kl_text.startswith("error") else kl_text)
     c[3].metric("VI wall time", _fmt_s(vi.wall_time_s))
     c[4].metric("MCMC wall time", _fmt_s(mc.wall_time_s))
+    if kl_text.startswith("error"):
+        st.error(kl_text[len("error: ") :].capitalize(), icon=":material/error:")
+    else:
+        st.caption(_kl_split(vi, tol))
 
     left, right = st.columns([1, 1])
     with left:
@@ -241,8 +282,13 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
 
     st.subheader("Results")
     # st.table: static HTML, no grid widget (st.dataframe's first use costs ~0.5 s and slows playback)
-    st.table(_table(vi, mc))
-    st.markdown(f"**Pareto k̂ of p/q = {vi.khat:.2f}.** {vi.verdict}")
+    st.table(_table(vi, mc, kl_tolerance(grid)))
+    # Verdicts in bordered boxes, not st.error: a bad fit is a finding, not a failure of the app.
+    # Icon shapes and words carry the level, so nothing depends on telling colours apart.
+    for col, who, level, text in zip(
+        st.columns(2), ("VI", "MCMC"), (vi.verdict_level, mc.verdict_level), (vi.verdict, mc.verdict), strict=True
+    ):
+        col.container(border=True, key=f"verdict_{who}").markdown(f"{_ICON[level]} **{who} verdict.** {text}")
     st.caption(
         f"Compute {_fmt_s(out.compute_s)} including scoring. MCMC statistics use the draws after the first "
         f"{burn_in(mc.n_steps)} of {mc.n_steps} steps (burn-in); ESS and R-hat from arviz-stats with walkers as chains."
@@ -250,13 +296,34 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
     _share_and_export(spec, out)
 
 
+_ICON = {"good": ":material/check_circle:", "warn": ":material/warning:", "bad": ":material/error:"}
+
+
+def _kl_split(vi, tol: float) -> str:
+    """KL = the family's best KL + this run's optimisation gap, in words."""
+    if not math.isfinite(vi.kl_best):
+        return ""
+    best, gap = format_kl(float(vi.kl_best), tol), vi.optimisation_gap
+    text = (
+        f"KL {format_kl(float(vi.kl[-1]), tol)} = {best} (the best any q of this family can do: the family's "
+        f"bias) + {format_kl(gap, tol)} (this run's optimisation gap)."
+    )
+    if vi.n_optima > 1:
+        text += f" The ELBO has {vi.n_optima} local optima for this family on this target."
+    return text
+
+
 def _fmt_s(s: float) -> str:
     return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
-def _table(vi, mc) -> list[dict]:
+def _table(vi, mc, tol: float) -> list[dict]:
     def num(v, fmt="{:.4f}"):
         return fmt.format(v) if v is not None and math.isfinite(v) else "—"
+
+    def kl(v):
+        text = format_kl(float(v), tol) if math.isfinite(v) else "—"
+        return "error (see above)" if text.startswith("error") else text
 
     return [
         {
@@ -265,7 +332,9 @@ def _table(vi, mc) -> list[dict]:
             "time / step": _fmt_s(vi.wall_time_s / max(vi.n_steps, 1)),
             "steps": vi.n_steps,
             "ELBO": num(vi.elbo[-1]),
-            "KL(q‖p)": num(vi.kl[-1]),
+            "KL(q‖p)": kl(vi.kl[-1]),
+            "best KL in family": kl(vi.kl_best),
+            "optimisation gap": kl(vi.optimisation_gap) if math.isfinite(vi.kl_best) else "—",
             "MMD": num(vi.mmd[-1]),
             "mean error": num(vi.mean_err[-1]),
             "cov error": num(vi.cov_err[-1]),
@@ -282,6 +351,8 @@ def _table(vi, mc) -> list[dict]:
             "steps": mc.n_steps,
             "ELBO": "—",
             "KL(q‖p)": "—",
+            "best KL in family": "—",
+            "optimisation gap": "—",
             "MMD": num(mc.mmd[-1]),
             "mean error": num(mc.mean_err[-1]),
             "cov error": num(mc.cov_err[-1]),
@@ -350,8 +421,10 @@ def summary_json(spec: RunSpec, out: compute.Outcome) -> str:
     def clean(v):
         if isinstance(v, np.ndarray):
             return clean(v.tolist())
-        if isinstance(v, list):
+        if isinstance(v, list | tuple):
             return [clean(x) for x in v]
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
         if isinstance(v, float | np.floating):
             return float(v) if math.isfinite(v) else None
         return v
@@ -360,7 +433,9 @@ def summary_json(spec: RunSpec, out: compute.Outcome) -> str:
         "spec": to_query(spec),
         "target": spec.target.to_dict(),
         "log_evidence": grid.log_z,
+        "reference": {**grid.reference._asdict(), "truncated": grid.reference_truncated},
         "grid_warnings": grid.warnings(),
+        "grid_notes": grid.notes(),
         "vi": {
             "method": vi.method,
             "wall_time_s": vi.wall_time_s,
@@ -370,8 +445,12 @@ def summary_json(spec: RunSpec, out: compute.Outcome) -> str:
             "mean": vi.mean[-1],
             "cov": vi.cov[-1],
             "mmd": vi.mmd[-1],
+            "kl_best_in_family": vi.kl_best,
+            "optimisation_gap": vi.optimisation_gap,
+            "n_optima": vi.n_optima,
             "khat": vi.khat,
             "verdict": vi.verdict,
+            "verdict_level": vi.verdict_level,
         },
         "mcmc": {
             "method": mc.method,
@@ -385,7 +464,9 @@ def summary_json(spec: RunSpec, out: compute.Outcome) -> str:
             "mean": mc.mean,
             "cov": mc.cov,
             "mmd": mc.mmd[-1],
+            "verdict": mc.verdict,
+            "verdict_level": mc.verdict_level,
         },
-        "truth": {"mean": grid.mean, "cov": grid.cov},
+        "truth": {"mean": grid.mean, "cov": grid.cov, "mass_outside_box": grid.mass_outside_box},
     }
     return json.dumps(clean(summary), indent=1, default=clean)

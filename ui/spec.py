@@ -13,9 +13,19 @@ from collections.abc import Mapping
 
 from vi_core.api import MCMC_METHODS, VI_METHODS, Settings
 from vi_core.targets import REGISTRY, Target, make_target
-from vi_core.targets.expr import make_expr_target
+from vi_core.targets.expr import make_expr_target, parse_box
 
-__all__ = ["CUSTOM", "DEFAULT", "FORM_SETTINGS", "RunSpec", "box_text", "from_query", "to_query"]
+__all__ = [
+    "CUSTOM",
+    "DEFAULT",
+    "FORM_SETTINGS",
+    "RunSpec",
+    "box_text",
+    "from_query",
+    "num_text",
+    "parse_user_box",
+    "to_query",
+]
 
 # Settings the Playground exposes: query key -> (Settings field, type, widget bounds).
 FORM_SETTINGS: dict[str, tuple[str, type, float, float]] = {
@@ -26,6 +36,7 @@ FORM_SETTINGS: dict[str, tuple[str, type, float, float]] = {
     "walkers": ("walkers", int, 8, 256),
     "steps": ("mcmc_steps", int, 20, 5000),
     "step": ("step_size", float, 0.01, 10.0),
+    "grid": ("n_grid", int, 50, 600),
 }
 CLOCKS = ("iteration", "time")
 CUSTOM = "custom"  # the typed-expression target
@@ -41,6 +52,12 @@ class RunSpec:
     mcmc: str = "emcee"
     seed: int = 0
     settings: Settings = Settings()
+    box: tuple[float, float, float, float] | None = None  # a built-in target's box, when not its own
+
+    @property
+    def grid_box(self) -> tuple[float, float, float, float]:
+        """The box the quadrature grid, CAVI and the pictures use."""
+        return self.box if self.box is not None else self.target.box
 
 
 DEFAULT = RunSpec(target=make_target("gaussian"))
@@ -51,16 +68,34 @@ def to_query(spec: RunSpec, clock: str = "iteration") -> dict[str, str]:
     q = {"target": spec.target.name}
     if spec.target.name == CUSTOM:
         q.update(expr=spec.target.expr, box=box_text(spec.target.box))
-    q.update({f"p_{k}": f"{v:g}" for k, v in spec.target.param_values().items()})
+    elif spec.box is not None:
+        q["box"] = box_text(spec.box)
+    q.update({f"p_{k}": num_text(v) for k, v in spec.target.param_values().items()})
     q.update(vi=spec.vi, mcmc=spec.mcmc, seed=str(spec.seed))
     for key, (field, _, _, _) in FORM_SETTINGS.items():
-        q[key] = f"{getattr(spec.settings, field):g}"
+        q[key] = num_text(getattr(spec.settings, field))
     q["clock"] = clock
     return q
 
 
 def box_text(box) -> str:
-    return ", ".join(f"{v:g}" for v in box)
+    return ", ".join(num_text(v) for v in box)
+
+
+def parse_user_box(text: str) -> tuple[float, float, float, float]:
+    """A box typed or linked by the user: 4 finite numbers with xmin < xmax, ymin < ymax (else ValueError)."""
+    x0, x1, y0, y1 = box = parse_box(text)
+    if not all(math.isfinite(v) for v in box):
+        raise ValueError("box values must be finite numbers")
+    if not (x0 < x1 and y0 < y1):
+        raise ValueError(f"box needs xmin < xmax and ymin < ymax, got {box_text(box)}")
+    return box
+
+
+def num_text(v: float) -> str:
+    """The shortest text that reads back as exactly ``v`` ('4.5', '-4', '1e-05')."""
+    s = repr(float(v))
+    return s[:-2] if s.endswith(".0") else s
 
 
 def _number(raw: str, kind: type, lo: float, hi: float):
@@ -106,6 +141,13 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
             except ValueError:
                 bad(f"p_{p.name}", raw, f"must be a number in [{p.lo:g}, {p.hi:g}]")
         target = make_target(name, **params)
+    box = None
+    if name != CUSTOM and "box" in query:
+        try:
+            box = parse_user_box(query["box"])
+        except ValueError as exc:
+            bad("box", query["box"], str(exc))
+        box = None if box == target.box else box
 
     vi = query.get("vi", DEFAULT.vi)
     if vi not in VI_METHODS:
@@ -134,4 +176,4 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
     if clock not in CLOCKS:
         bad("clock", clock, "iteration or time")
         clock = "iteration"
-    return RunSpec(target, vi, mcmc, seed, Settings(**kw)), clock, notices
+    return RunSpec(target, vi, mcmc, seed, Settings(**kw), box), clock, notices

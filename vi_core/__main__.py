@@ -15,7 +15,7 @@ import numpy as np
 
 from vi_core.api import METHODS, VI_METHODS, Settings, run_method
 from vi_core.targets import REGISTRY, make_target
-from vi_core.targets.expr import make_expr_target
+from vi_core.targets.expr import make_expr_target, parse_box
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run one method on one target")
     r.add_argument("--target", help="target name (see `targets`)")
     r.add_argument("--expr", help='a typed target: ln p(x, y) as an expression, e.g. "-(x**2 + y**2)/2"')
-    r.add_argument("--box", help="with --expr: xmin,xmax,ymin,ymax")
+    r.add_argument("--box", help="xmin,xmax,ymin,ymax: the plotting box (required with --expr)")
     r.add_argument("--param", action="append", default=[], metavar="K=V", help="target parameter")
     r.add_argument("--method", required=True, choices=METHODS)
     r.add_argument("--seed", type=int, default=0)
@@ -103,8 +103,11 @@ def cmd_run(args) -> int:
         raise ValueError("--target (or --expr with --box) is required")
     else:
         target = make_target(args.target, **_parse_params(args.param))
+    # a built-in target on another box: the same target, seen through another window
+    box = parse_box(args.box) if args.box is not None and args.expr is None else None
     settings = _settings(args)
-    grid, res, _ = run_method(target, args.method, seed=args.seed, settings=settings)
+    grid, res, _ = run_method(target, args.method, seed=args.seed, settings=settings, box=box)
+    ref = grid.reference
     out = {
         "target": target.name,
         "params": target.param_values(),
@@ -115,7 +118,17 @@ def cmd_run(args) -> int:
         "seed": args.seed,
         "log_evidence": grid.log_z,
         "log_evidence_exact": getattr(target, "log_z_exact", None),
+        "reference": {
+            "log_evidence": ref.log_evidence,
+            "log_evidence_error": ref.log_evidence_error,
+            "mean": ref.mean,
+            "cov": ref.cov,
+            "mass_outside_box": ref.mass_outside_box,
+            "method": ref.method,
+            "truncated": grid.reference_truncated,
+        },
         "grid_warnings": grid.warnings(),
+        "grid_notes": grid.notes(),
         "wall_time_s": res.wall_time_s,
         "n_steps": res.n_steps,
         "mmd": res.mmd[-1],
@@ -123,7 +136,18 @@ def cmd_run(args) -> int:
         "cov_error": res.cov_err[-1],
     }
     if args.method in VI_METHODS:
-        out.update(elbo=res.elbo[-1], kl=res.kl[-1], mean=res.mean[-1], cov=res.cov[-1], khat=res.khat)
+        out.update(
+            elbo=res.elbo[-1],
+            kl=res.kl[-1],
+            kl_best_in_family=res.kl_best,
+            optimisation_gap=res.optimisation_gap,
+            n_optima=res.n_optima,
+            mean=res.mean[-1],
+            cov=res.cov[-1],
+            khat=res.khat,
+            verdict=res.verdict,
+            verdict_level=res.verdict_level,
+        )
     else:
         out.update(
             elbo=None,
@@ -135,8 +159,13 @@ def cmd_run(args) -> int:
             ess=res.ess,
             rhat=res.rhat,
             tau=res.tau,
+            verdict=res.verdict,
+            verdict_level=res.verdict_level,
         )
-    out = {k: _jsonable(v) for k, v in out.items()}
+    out = {
+        k: ({kk: _jsonable(vv) for kk, vv in v.items()} if isinstance(v, dict) else _jsonable(v))
+        for k, v in out.items()
+    }
     if args.json:
         print(json.dumps(out))
     else:

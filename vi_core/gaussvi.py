@@ -7,6 +7,14 @@ With K draws a step,
     ELBO_MC = mean_k ln p~(m + L eps_k) + H[q],        H[q] = ln(2 pi e) + ln L11 + ln L22,
     d/dm = mean_k g_k,  d/dL_ij = mean_k g_k,i eps_k,j (+ 1/L_ii from H),   g = grad ln p~.
 
+Adam takes steps of about lr per parameter whatever the gradient's size, so the mean is
+stepped in units of a length ``scale`` per axis (the app passes 1/8 of the box's sides):
+the same lr then serves a unit Gaussian and a posterior 20 units wide. The learning rate
+decays geometrically, and over the last ``average_frac`` of the steps the reported q is the
+running average of the iterates (Polyak-Ruppert averaging): at a small step size the
+iterates jitter around the optimum with the Monte Carlo noise, and their average sits
+much closer to it than any one of them.
+
 The exact ELBO of each iterate is computed afterwards by quadrature (vi_core.metrics).
 """
 
@@ -24,12 +32,15 @@ __all__ = ["AdamOptions", "GaussInfo", "GaussState", "gaussian_vi", "to_q"]
 
 
 class GaussState(NamedTuple):
-    """theta (4,) or (5,): parameters; mom1, mom2: Adam moments like theta; t: steps taken."""
+    """theta (4,) or (5,): parameters; mom1, mom2: Adam moments like theta; t: steps taken;
+    avg: the reported parameters, theta until averaging starts, then the running mean of the
+    iterates since (``to_q(state.avg)`` is the q of this step)."""
 
     theta: np.ndarray
     mom1: np.ndarray
     mom2: np.ndarray
     t: int
+    avg: np.ndarray | None = None
 
 
 class GaussInfo(NamedTuple):
@@ -38,11 +49,12 @@ class GaussInfo(NamedTuple):
 
 
 class AdamOptions(NamedTuple):
-    lr: float = 0.05
+    lr: float = 0.1
     final_lr_frac: float = 0.05  # lr decays geometrically to lr * final_lr_frac at the last step
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+    average_frac: float = 0.25  # report the running mean of the iterates over this last fraction of the steps
 
 
 def to_q(theta: np.ndarray) -> GaussianQ:
@@ -56,16 +68,24 @@ def gaussian_vi(
     start: np.ndarray,
     init_sd: float,
     full_rank: bool,
-    n_samples: int = 16,
-    n_steps: int = 500,
+    n_samples: int = 64,
+    n_steps: int = 1000,
     adam: AdamOptions = AdamOptions(),
+    scale: np.ndarray | None = None,
 ) -> Algorithm:
-    """Gaussian VI as an init/step pair. ``n_steps`` sets the learning-rate schedule."""
+    """Gaussian VI as an init/step pair. ``n_steps`` sets the learning-rate schedule and when
+    averaging starts. ``scale`` (2,): the length unit of mean steps per axis (default init_sd)."""
     decay = adam.final_lr_frac ** (1.0 / max(n_steps - 1, 1))
+    avg_from = n_steps - round(adam.average_frac * n_steps)  # steps after this one are averaged
+    sx, sy = (init_sd, init_sd) if scale is None else (float(scale[0]), float(scale[1]))
+    unit = np.array([sx, sy, 1.0, 1.0] + ([sy] if full_rank else []))  # L21 has the units of z2
 
     def init(rng):
         theta = np.array([start[0], start[1], np.log(init_sd), np.log(init_sd)] + ([0.0] if full_rank else []))
-        return GaussState(theta, np.zeros_like(theta), np.zeros_like(theta), 0)
+        return GaussState(theta, np.zeros_like(theta), np.zeros_like(theta), 0, theta)
+
+    def averaged(t, theta, avg):
+        return theta if avg is None or t <= avg_from else avg + (theta - avg) / (t - avg_from)
 
     def step(rng, state):
         theta = state.theta
@@ -87,14 +107,16 @@ def gaussian_vi(
             grad[4] = (g[:, 1] * eps[:, 0]).mean()
         if not np.isfinite(grad).all():
             # A draw landed where the density is zero or overflowing: skip the update, keep going.
-            return state._replace(t=state.t + 1), GaussInfo(mc_elbo, float("nan"))
+            t = state.t + 1
+            return state._replace(t=t, avg=averaged(t, theta, state.avg)), GaussInfo(mc_elbo, float("nan"))
         t = state.t + 1
         mom1 = adam.beta1 * state.mom1 + (1 - adam.beta1) * grad
         mom2 = adam.beta2 * state.mom2 + (1 - adam.beta2) * grad * grad
         lr = adam.lr * decay ** (t - 1)
         mhat = mom1 / (1 - adam.beta1**t)
         vhat = mom2 / (1 - adam.beta2**t)
-        theta = theta + lr * mhat / (np.sqrt(vhat) + adam.eps)  # ascent: the ELBO is maximised
-        return GaussState(theta, mom1, mom2, t), GaussInfo(mc_elbo, float(np.linalg.norm(grad)))
+        theta = theta + lr * unit * mhat / (np.sqrt(vhat) + adam.eps)  # ascent: the ELBO is maximised
+        state = GaussState(theta, mom1, mom2, t, averaged(t, theta, state.avg))
+        return state, GaussInfo(mc_elbo, float(np.linalg.norm(grad)))
 
     return Algorithm(init, step)

@@ -118,3 +118,24 @@ def test_export_contents():
     summary = json.loads(playground.summary_json(spec, out))
     assert abs(summary["vi"]["elbo"] + summary["vi"]["kl"] - summary["log_evidence"]) < 1e-9
     assert summary["spec"]["target"] == "donut"
+
+
+def test_box_and_grid_controls_drive_the_run_and_the_link():
+    at = _app({"target": "gaussian", "box": "-2,2,-2,2", "grid": "100", **SMALL})
+    assert not at.exception and not at.error
+    assert at.sidebar.text_input[0].value == "-2, 2, -2, 2"
+    assert at.query_params["box"] == "-2, 2, -2, 2" and at.query_params["grid"] == "100"
+    assert any("Widen the box" in w.value for w in at.warning)
+    # clearing the box goes back to the target's own, which holds the mass: no warning
+    at.sidebar.text_input[0].set_value("")
+    at.sidebar.button[0].click().run()
+    assert not at.exception and "box" not in at.query_params
+    assert not any("Widen the box" in w.value for w in at.warning)
+
+
+def test_a_bad_typed_box_is_reported_beside_the_box():
+    at = _app({"target": "gaussian", **SMALL})
+    at.sidebar.text_input[0].set_value("3, 1, 0, 1")
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "xmin < xmax" in at.error[0].value

@@ -118,3 +118,50 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+# ----------------------------------------------------------------------------- the race, read from the page
+
+RACE = ".st-key-race .js-plotly-plot"
+_DRAW_NAMES = "['draws', 'burn-in draws']"
+
+# MCMC draws drawn on screen now: points of the draw traces in the MCMC panel with a non-zero opacity.
+DRAWN_JS = (
+    "gd => { let n = 0; for (const g of gd.querySelectorAll('.subplot.x2y2 .scatterlayer g.trace')) {"
+    " const t = g.__data__ && g.__data__[0] && g.__data__[0].trace;"
+    f" if (!t || !{_DRAW_NAMES}.includes(t.name)) continue;"
+    " for (const p of g.querySelectorAll('path.point')) { const c = getComputedStyle(p);"
+    " if (parseFloat(c.opacity) * parseFloat(c.fillOpacity || 1) > 0) n++; } } return n; }"
+)
+# The draws frame k shows, from the figure's own frames.
+EXPECTED_JS = (
+    "(gd, k) => { const f = gd._transitionData._frames[k]; let n = 0;"
+    " f.traces.forEach((i, j) => { const t = gd._fullData[i];"
+    f" if ({_DRAW_NAMES}.includes(t.name) && f.data[j].marker.opacity > 0) n += t.x.length; }}); return n; }}"
+)
+FRAME_JS = (
+    "gd => [gd._fullLayout.sliders[0].active, gd._transitionData._frames.length, !!gd._transitionData._animationRaf]"
+)
+
+# Every 2D density subplot (one holding the target's contour lines): pixels per unit on x and on y.
+SCALES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(gd => (gd._fullData || [])
+  .filter(t => t.name === 'target p(z|X)' || t.name === 'exact posterior')
+  .map(t => {
+    const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')], ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
+    const px = xa._length / Math.abs(xa.range[1] - xa.range[0]);
+    const py = ya._length / Math.abs(ya.range[1] - ya.range[0]);
+    return {subplot: t.xaxis + t.yaxis, ratio: px / py, ytitle: (ya.title || {}).text || '', width: xa._length,
+            height: ya._length};
+  }))"""
+
+
+def race_frame(page: Page) -> tuple[int, int, bool]:
+    """(current frame, number of frames, playing?) of the race."""
+    return tuple(page.locator(RACE).evaluate(FRAME_JS))
+
+
+def drawn_and_expected(page: Page) -> tuple[int, int]:
+    """MCMC draws on screen, and the number the current frame should show."""
+    race = page.locator(RACE)
+    k = race_frame(page)[0]
+    return race.evaluate(DRAWN_JS), page.evaluate(f"([gd, k]) => ({EXPECTED_JS})(gd, k)", [race.element_handle(), k])

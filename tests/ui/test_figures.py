@@ -10,6 +10,7 @@ import pytest
 from ui import figures
 from vi_core.api import Settings, run_sampler, run_vi
 from vi_core.grid import make_grid
+from vi_core.mcmc import burn_in
 from vi_core.targets import make_target
 
 
@@ -61,14 +62,62 @@ def test_race_figure_is_valid_animated_and_small(runs, method, clock):
     assert payload < 2_000_000, f"{payload / 1e6:.2f} MB"
 
 
-def test_samples_accumulate_frame_by_frame(runs):
+def _chunk_ids(fig) -> list[int]:
+    return [i for i, d in enumerate(fig["data"]) if d.get("name") in ("draws", "burn-in draws")]
+
+
+@pytest.mark.parametrize("clock", ["iteration", "time"])
+def test_each_frame_shows_exactly_the_draws_up_to_it(runs, clock):
+    """Every frame sets every chunk (shown or hidden), so a scrub backwards or a replay hides later draws;
+    `visible` is never animated (played without a redraw, a hidden trace's points stay on screen)."""
     grid, vis, mc = runs
-    fig = figures.race_figure(grid, vis["cavi"], mc, "iteration")
-    visible = [[d["visible"] for d in f["data"] if set(d) == {"visible"}] for f in fig["frames"]]
-    counts = [sum(v) for v in visible]
-    assert counts == list(range(1, len(counts) + 1))
-    shown = sum(len(fig["data"][i]["x"]) for i in fig["frames"][-1]["traces"] if set(fig["data"][i]) >= {"visible"})
-    assert 0 < shown <= figures.MAX_POINTS * 1.1
+    vi = vis["cavi"]
+    fig = figures.race_figure(grid, vi, mc, clock)
+    ids = _chunk_ids(fig)
+    _, mc_idx, _, _ = figures.frame_plan(vi, mc, clock)
+    chunks = figures._sample_chunks(mc, mc_idx)
+    assert len(chunks) == len(ids)
+    keep = min(1.0, figures.MAX_POINTS / (mc.chain.shape[0] * mc.chain.shape[1]))
+    shown_before = -1
+    for k, frame in enumerate(fig["frames"]):
+        assert all("visible" not in d for d in frame["data"])
+        by_trace = dict(zip(frame["traces"], frame["data"], strict=True))
+        opacity = [by_trace[i]["marker"]["opacity"] for i in ids]
+        shown = sum(len(fig["data"][i]["x"]) for i, o in zip(ids, opacity, strict=True) if o > 0)
+        # the draws up to this frame's MCMC step, thinned at one rate
+        expected = (mc_idx[k] + 1) * mc.chain.shape[1] * keep
+        assert abs(shown - expected) <= 4 * np.sqrt(expected) + 2, (k, shown, expected)
+        assert shown >= shown_before
+        shown_before = shown
+        for (_, burn, f), o in zip(chunks, opacity, strict=True):
+            assert o == (0.0 if f > k else figures.BURN_OPACITY if burn else figures.DRAW_OPACITY)
+    assert 0 < shown_before <= figures.MAX_POINTS * 1.1
+    # burn-in (the first quarter of the steps) is drawn apart, faded, and said
+    n_burn = burn_in(mc.n_steps)
+    burn_pts = sum(len(c) for c, b, _ in chunks if b)
+    assert abs(burn_pts - n_burn * mc.chain.shape[1] * keep) <= 4 * np.sqrt(n_burn * mc.chain.shape[1] * keep) + 2
+    assert any(not b for _, b, _ in chunks)
+    mc_status = next(d for d in fig["frames"][-1]["data"] if d.get("mode") == "text" and d.get("xaxis") == "x2")
+    assert "burn-in (first quarter, faded)" in mc_status["text"][0]
+
+
+def test_gauge_bars_are_to_scale_at_every_frame(runs):
+    grid, vis, mc = runs
+    for vi in vis.values():
+        fig = figures.race_figure(grid, vi, mc, "iteration")
+        v_idx, _, _, _ = figures.frame_plan(vi, mc, "iteration")
+        lo, hi = fig["layout"]["xaxis5"]["range"]
+        for k, frame in zip(v_idx, fig["frames"], strict=True):
+            elbo_bar, kl_bar = (d for d in frame["data"] if d.get("type") == "bar")
+            # the KL bar runs from the ELBO to ln p(X): its drawn length is the KL it is labelled with
+            assert abs(kl_bar["base"][0] - vi.elbo[k]) < 1e-9
+            assert abs(kl_bar["base"][0] + kl_bar["x"][0] - grid.log_z) < 1e-9
+            assert lo <= elbo_bar["base"][0] and kl_bar["base"][0] + kl_bar["x"][0] <= hi  # never off the axis
+            label = next(d for d in frame["data"] if d.get("mode") == "text" and d.get("xaxis") == "x5")
+            assert label["text"] == [f"ELBO {vi.elbo[k]:.3f}", f"KL {vi.kl[k]:.3f}"]
+            assert label["cliponaxis"] is False  # beside the bars, so a tiny KL keeps its label
+        texts = [d["text"][0] for d in fig["data"] if d.get("mode") == "text" and "text" in d]
+        assert texts.count("ln p(X)") == 2  # the dashed lines (ELBO panel, gauge) are labelled
 
 
 def test_gauge_numbers_are_the_decomposition(runs):
@@ -76,15 +125,45 @@ def test_gauge_numbers_are_the_decomposition(runs):
     vi = vis["cavi"]
     fig = figures.race_figure(grid, vi, mc, "iteration")
     last = fig["frames"][-1]
-    texts = [d.get("text", [""])[0] for d in last["data"] if d.get("type") == "bar"]
-    assert texts == [f"ELBO {vi.elbo[-1]:.3f}", f"KL {vi.kl[-1]:.3f}"]
     title = " ".join(a["text"] for a in fig["layout"]["annotations"])
     assert f"ln p(X) = {grid.log_z:.3f} = ELBO + KL" in title
-    status = [d["text"][0] for d in last["data"] if d.get("mode") == "text"]
-    assert status[0].endswith(f"step {vi.times.size - 1}/{vi.times.size - 1} · " + figures._fmt_time(vi.times[-1]))
-    bars = [d for d in last["data"] if d.get("type") == "bar"]
-    # the two bars tile [lo, ln p(X)] exactly: the KL bar ends at ln p(X)
-    assert abs(bars[1]["base"][0] + bars[1]["x"][0] - grid.log_z) < 1e-9
+    status = [d["text"][0] for d in last["data"] if d.get("mode") == "text" and d.get("xaxis") == "x"]
+    n = vi.times.size - 1
+    assert status[0].endswith(f"step {n}/{n}<br>" + figures._fmt_time(vi.times[-1]))
+
+
+def test_elbo_panel_labels_the_estimate_and_the_best_in_family(runs):
+    grid, vis, mc = runs
+    vi = vis["gauss-mf"]
+    names = [d.get("name", "") for d in figures.race_figure(grid, vi, mc, "iteration")["data"]]
+    assert any("estimate" in n and "can exceed ln p(X)" in n for n in names)
+    # the family's best ELBO, when the engine knows it, is a labelled dotted line
+    best = vi.elbo[-1] - 0.01
+    fields = dict(vi._asdict()) if hasattr(vi, "_asdict") else {}
+    fake = type("V", (), {**fields, "elbo_best": best, "n_steps": vi.n_steps})()
+    fig = figures.race_figure(grid, fake, mc, "iteration")
+    label = [d for d in fig["data"] if d.get("text") == ["best in family"]]
+    line = [d for d in fig["data"] if d.get("name") == "best ELBO in the family"]
+    assert len(label) == len(line) == 1 and line[0]["line"]["dash"] == "dot"
+    assert np.allclose(line[0]["y"], best)
+
+
+def test_density_panels_keep_equal_scales(runs):
+    grid, vis, mc = runs
+    layout = figures.race_figure(grid, vis["cavi"], mc, "iteration")["layout"]
+    for x, y in (("xaxis", "yaxis"), ("xaxis2", "yaxis2")):
+        assert layout[y]["scaleanchor"] == x.replace("axis", "")
+        assert layout[y]["scaleratio"] == 1
+        assert layout[x]["constrain"] == layout[y]["constrain"] == "domain"
+    preview = figures.target_figure(grid)["layout"]
+    assert preview["yaxis"]["scaleanchor"] == "x" and preview["xaxis"]["constrain"] == "domain"
+
+
+def test_two_kinds_of_quantity_opt_out_and_say_so():
+    xa, ya = {"title": {"text": "μ"}}, {"title": {"text": "ln τ"}}
+    figures.equal_axes(xa, ya, "x", same_units=False)
+    assert "scaleanchor" not in ya
+    assert ya["title"]["text"] == "ln τ (not to scale with μ)"
 
 
 def test_ellipses_are_one_two_three_sigma():

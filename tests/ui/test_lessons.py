@@ -96,7 +96,8 @@ def test_full_rank_gaussian_cannot_bend():
     corr = v.cov[:, 0, 1] / np.sqrt(v.cov[:, 0, 0] * v.cov[:, 1, 1])
     assert np.max(np.abs(corr)) > 0.6 and np.max(v.mean[:, 0]) > 1  # first leans into one arm
     assert v.mean[-1][1] < grid.mean[1] - 1  # then sits in the bottom of the U
-    assert abs(v.kl[-1] - 0.57) < 0.02  # "≈ 0.57 nats"
+    assert abs(v.kl[-1] - 0.56) < 0.01  # "≈ 0.56 nats"
+    assert v.optimisation_gap < 0.01  # and that is the family's cost, not the optimiser's
     m = _mc("bend")
     x = _draws(m)[:, 0]
     assert np.mean(x > 2) > 0.1 and np.mean(x < -2) > 0.1 and m.mmd[-1] < v.mmd[-1] / 5  # both arms
@@ -115,8 +116,10 @@ def test_random_walk_struggles_in_the_funnel():
 
 
 def test_both_do_fine_on_an_uncorrelated_gaussian():
-    v = _vi("fine")
-    assert v.method == "cavi" and v.kl[1] < 1e-9 and v.wall_time_s < 0.1  # exact after one sweep
+    grid, v = _grid("fine"), _vi("fine")
+    # exact after one sweep, up to the mass the ±4.5 box leaves out: KL = -ln(1 - mass outside)
+    assert v.method == "cavi" and v.wall_time_s < 0.1
+    assert abs(v.kl[1] + math.log1p(-grid.mass_outside_box)) < 1e-7
     m = _mc("fine")
     assert m.mmd[-1] < 0.03 and np.max(m.rhat) < 1.1
 

@@ -49,3 +49,29 @@ def test_bad_values_fall_back_with_a_notice(query, needle):
 def test_good_values_survive_next_to_bad_ones():
     spec, _, notices = from_query({"target": "donut", "p_r": "3", "p_sigma": "zzz", "seed": "9"})
     assert spec.target.r == 3 and spec.target.sigma == 0.3 and spec.seed == 9 and len(notices) == 1
+
+
+def test_box_and_grid_round_trip_exactly_for_a_built_in_target():
+    spec = RunSpec(make_target("banana"), settings=Settings(n_grid=350), box=(-7.25, 7.25, -1.0 / 3.0, 12.5))
+    q = to_query(spec)
+    assert q["box"] and q["grid"] == "350"
+    back, _, notices = from_query(q)
+    assert back == spec and back.grid_box == spec.box and notices == []
+
+
+def test_the_targets_own_box_is_not_an_override():
+    t = make_target("donut")
+    spec, _, notices = from_query({"target": "donut", "box": ", ".join(str(v) for v in t.box)})
+    assert spec.box is None and spec.grid_box == t.box and notices == []
+    assert "box" not in to_query(spec)
+
+
+def test_every_value_round_trips_to_the_last_digit():
+    spec = RunSpec(make_target("gaussian", rho=0.123456789), settings=Settings(vi_lr=0.0123456789))
+    assert from_query(to_query(spec))[0] == spec
+
+
+@pytest.mark.parametrize("raw", ["1,0,0,1", "a,b,c,d", "1,2,3", "nan,1,0,1"])
+def test_a_bad_box_falls_back_with_a_notice(raw):
+    spec, _, notices = from_query({"target": "gaussian", "box": raw})
+    assert spec.box is None and len(notices) == 1 and "box=" in notices[0]

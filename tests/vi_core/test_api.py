@@ -1,9 +1,11 @@
 """The run entry points: every target x method, timestamps, determinism, validation."""
 
+import math
+
 import numpy as np
 import pytest
 
-from vi_core.api import MCMC_METHODS, METHODS, VI_METHODS, Settings, run_method, run_sampler, run_vi
+from vi_core.api import MCMC_METHODS, METHODS, VI_METHODS, Settings, ViResult, run_method, run_sampler, run_vi
 from vi_core.targets import REGISTRY, make_target
 
 SMALL = Settings(n_grid=80, cavi_sweeps=20, vi_steps=30, walkers=8, mcmc_steps=30)
@@ -19,8 +21,13 @@ def test_every_target_and_method_runs(name, method):
     if method in VI_METHODS:
         assert np.allclose(res.elbo + res.kl, grid.log_z, atol=1e-12)
         assert res.mean.shape == (res.n_steps + 1, 2) and res.cov.shape == (res.n_steps + 1, 2, 2)
+        assert math.isclose(res.elbo_best + res.kl_best, grid.log_z, abs_tol=1e-12)
+        assert res.optimisation_gap >= -1e-6 and res.n_optima >= 1
+        assert res.kl_best - 1e-6 <= res.kl_local <= res.kl[-1] + 1e-12
+        assert res.verdict_level in ("good", "warn", "bad") and res.verdict
     else:
         assert res.chain.shape == (30, 8, 2) and res.chain.dtype == np.float32
+        assert res.verdict_level in ("good", "warn", "bad") and res.verdict
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -70,3 +77,24 @@ def test_bad_arguments_raise_value_errors(call, message):
 
 def test_methods_are_complete():
     assert set(METHODS) == set(VI_METHODS) | set(MCMC_METHODS)
+
+
+def test_vi_result_new_fields_have_defaults():
+    # Code that builds a ViResult positionally with the original 21 fields keeps working.
+    res = run_vi(make_target("gaussian"), "cavi", settings=SMALL)
+    old = ViResult(*res[:21])
+    assert math.isnan(old.kl_best) and math.isnan(old.elbo_best) and old.n_optima == 1
+    assert math.isnan(old.optimisation_gap)
+    assert ViResult._fields[-5:] == ("kl_best", "elbo_best", "n_optima", "kl_local", "verdict_level")
+
+
+@pytest.mark.parametrize("name", ["banana", "u4", "challenger"])
+def test_elbo_trace_is_the_61_node_quadrature(name):
+    # Scored on 41 nodes a side only where that agrees with 61 nodes (U4's wide early q's do not).
+    from vi_core.api import _elbo_trace
+    from vi_core.metrics import gaussian_elbos
+
+    t = make_target(name)
+    res = run_vi(t, "gauss-fr", settings=Settings(vi_steps=200))
+    fine = gaussian_elbos(t, res.loc, res.chol, n=61)
+    np.testing.assert_allclose(_elbo_trace(t, res.loc, res.chol), fine, rtol=0, atol=1e-6)

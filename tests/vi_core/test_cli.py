@@ -36,6 +36,33 @@ def test_run_json_fields_and_values():
     assert abs(res["kl"] - 0.1438410362258904) < 1e-3  # -1/2 ln(1 - 0.25)
 
 
+def test_run_json_carries_the_reference():
+    out = _cli("run", "--target", "funnel", "--method", "cavi", "--steps", "5", "--json")
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    ref = res["reference"]
+    assert set(ref) >= {"log_evidence", "mean", "cov", "mass_outside_box", "method"}
+    assert ref["log_evidence"] == res["log_evidence"] and abs(ref["cov"][1][1] - 90.0171) < 1e-3
+    assert 0.035 < ref["mass_outside_box"] < 0.045 and "x·e^(−v/2)" in ref["method"]
+    assert res["grid_warnings"] == [] and len(res["grid_notes"]) == 1
+
+
+def test_box_for_a_built_in_target():
+    out = _cli("run", "--target", "gaussian", "--box", "-1,1,-1,1", "--method", "cavi", "--steps", "5", "--json")
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    assert res["box"] == [-1, 1, -1, 1] and res["target"] == "gaussian"
+    assert abs(res["log_evidence"] - res["log_evidence_exact"]) < 1e-12  # the reference is not cut
+    assert res["reference"]["mass_outside_box"] > 0.4 and any("Widen the box" in w for w in res["grid_warnings"])
+    bad = _cli("run", "--target", "gaussian", "--box", "1,0,0,1", "--method", "cavi")
+    assert bad.returncode == 2 and "xmin < xmax" in bad.stderr
+
+
+def test_improper_typed_density_is_refused_in_one_line():
+    out = _cli("run", "--expr", "x + y", "--box", "-1,1,-1,1", "--method", "cavi")
+    assert out.returncode == 2 and "cannot be normalised" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
 def test_sampler_json_has_diagnostics():
     out = _cli("run", "--target", "banana", "--method", "rwm", "--steps", "200", "--json")
     res = json.loads(out.stdout)
@@ -83,7 +110,9 @@ def test_typed_target_from_the_cli_matches_the_built_in():
     built = _cli("run", "--target", "gaussian", "--method", "cavi", "--json")
     a, b = json.loads(typed.stdout), json.loads(built.stdout)
     assert a["target"] == "custom" and a["labels"] == ["x", "y"] and "expr" in a
-    assert abs(a["log_evidence"] - b["log_evidence"]) < 1e-12 and abs(a["kl"] - b["kl"]) < 1e-9
+    # the built-in's reference is its closed form, the typed one's quadrature on the box and around it
+    assert abs(a["log_evidence"] - b["log_evidence"]) < 1e-6 and abs(a["kl"] - b["kl"]) < 1e-6
+    assert a["reference"]["method"].startswith("midpoint") and b["reference"]["method"].startswith("exact")
 
 
 def test_hostile_expressions_in_the_cli(tmp_path, monkeypatch, capsys):

@@ -8,16 +8,21 @@ import pytest
 from vi_core.cavi import cavi
 from vi_core.families import GaussianQ, GridProductQ
 from vi_core.fits import (
+    _elbo_and_grad,
+    best_reverse_kl_fit,
     elbo_terms,
     forward_kl,
     forward_kl_fit,
+    local_reverse_kl_fit,
     mc_elbo,
     reverse_kl,
     reverse_kl_fit,
     summarise,
 )
+from vi_core.gaussvi import to_q
 from vi_core.grid import make_grid
-from vi_core.targets import make_target
+from vi_core.metrics import gaussian_elbos
+from vi_core.targets import REGISTRY, make_target
 
 # The registered boxes cut ~1e-5 of a unit Gaussian's mass (|z| > 4.5), which shows up as
 # KL(q || p) = -1.3e-5 at the optimum; the known-answer tests use boxes that hold it all.
@@ -146,3 +151,74 @@ def test_bad_start_is_refused():
     grid = make_grid(make_target("gaussian"), n=50)
     with pytest.raises(ValueError, match="start must be a finite mean of shape"):
         reverse_kl_fit(grid, start=np.array([np.nan, 0.0]))
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.9, -0.99])
+def test_best_fit_on_bishops_gaussian_is_the_known_optimum(rho):
+    # Bishop PRML 10.1.2: the best mean-field Gaussian has KL -½ ln(1 - ρ²); the best full-rank one is p itself.
+    grid = _gauss(rho)
+    mf, fr = best_reverse_kl_fit(grid, full_rank=False), best_reverse_kl_fit(grid, full_rank=True)
+    assert abs(mf.kl - _half_log_det_kl(rho)) < 1e-4 and mf.n_optima == 1
+    assert abs(fr.kl) < 1e-6 and fr.n_optima == 1
+    assert math.isclose(mf.elbo + mf.kl, grid.log_z, abs_tol=1e-12)
+    assert np.allclose(np.diag(mf.q.cov), 1 - rho**2, atol=1e-4) and np.allclose(
+        fr.q.cov, [[1, rho], [rho, 1]], atol=1e-4
+    )
+
+
+def test_best_fit_counts_the_two_modes_and_drops_the_saddle_between():
+    # The posterior's mean (one of the starts) is a saddle between the modes: not an optimum.
+    grid = make_grid(make_target("mixture"))
+    best = best_reverse_kl_fit(grid, full_rank=False)
+    assert best.n_optima == 2 and len(best.optima) == 2
+    assert abs(best.elbos[0] - best.elbos[1]) < 1e-3, "mirror images"
+    assert best.optima[0].mean[0] * best.optima[1].mean[0] < 0, "one optimum on each mode"
+    assert abs(best.kl - math.log(2)) < 0.01
+
+
+def test_best_fit_beats_every_single_start():
+    grid = make_grid(make_target("u4"))
+    best = best_reverse_kl_fit(grid, full_rank=True)
+    one = reverse_kl_fit(grid)
+    assert reverse_kl(grid, one) > best.kl + 0.1, "the off-centre start alone finds a worse optimum on U4"
+    assert best.n_optima > 1 and np.all(np.diff(best.elbos) <= 0) and best.elbos[0] == best.elbo
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_best_fit_is_at_least_as_good_as_the_default_start(name):
+    grid = make_grid(make_target(name))
+    for full_rank in (False, True):
+        best = best_reverse_kl_fit(grid, full_rank)
+        single = reverse_kl(grid, reverse_kl_fit(grid, full_rank))
+        assert best.kl <= single + 1e-6, (full_rank, best.kl, single)
+        assert best.n_optima >= 1 and best.elbos.shape == (best.n_optima,)
+
+
+def test_local_fit_climbs_from_the_given_q():
+    grid = make_grid(make_target("mixture"))
+    q = GaussianQ(np.array([-1.5, 0.3]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    local, elbo = local_reverse_kl_fit(grid, q, full_rank=False)
+    assert local.mean[0] < -1.9 and math.isclose(elbo, grid.log_z - reverse_kl(grid, local), abs_tol=1e-12)
+
+
+def test_exact_gradient_matches_finite_differences_of_the_quadrature_elbo():
+    t = make_target("banana")
+    theta = np.array([0.3, -0.2, np.log(0.8), np.log(0.6), 0.2])
+    f = _elbo_and_grad(t, True, 81)
+    value, grad = f(theta)
+    q = to_q(theta)
+    assert math.isclose(-value, gaussian_elbos(t, q.loc[None], q.chol[None])[0], abs_tol=1e-12)
+
+    def exact(th):
+        p = to_q(th)
+        return gaussian_elbos(t, p.loc[None], p.chol[None])[0]
+
+    h = 1e-6
+    fd = np.array([(exact(theta + h * e) - exact(theta - h * e)) / (2 * h) for e in np.eye(5)])
+    np.testing.assert_allclose(-grad, fd, atol=1e-6)
+
+
+def test_best_fit_is_deterministic():
+    grid = make_grid(make_target("squiggle"))
+    a, b = best_reverse_kl_fit(grid, False), best_reverse_kl_fit(grid, False)
+    assert a.elbo == b.elbo and a.n_optima == b.n_optima and np.array_equal(a.q.loc, b.q.loc)

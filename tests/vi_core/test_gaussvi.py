@@ -6,10 +6,16 @@ import numpy as np
 import pytest
 
 from vi_core.api import Settings, run_vi
-from vi_core.gaussvi import gaussian_vi, to_q
+from vi_core.gaussvi import AdamOptions, gaussian_vi, to_q
+from vi_core.grid import make_grid
 from vi_core.metrics import gaussian_elbos
 from vi_core.runner import run
-from vi_core.targets import make_target
+from vi_core.targets import REGISTRY, make_target
+
+# Boxes that hold all of a unit Gaussian's mass, for the known-answer tests.
+WIDE = (-7.0, 7.0, -7.0, 7.0)
+# Targets whose Gaussian ELBO has several local optima (found from several starts, either family).
+SEVERAL_OPTIMA = {"squiggle", "u1", "u2", "u3", "u4", "mixture", "donut"}
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.5, 0.9, -0.95])
@@ -70,3 +76,81 @@ def test_mc_elbo_is_an_unbiased_estimate_of_the_exact_elbo():
     # late in the run q barely moves: MC ELBOs scatter around the exact ELBO
     diff = res.elbo_mc[tail] - res.elbo[tail]
     assert abs(diff.mean()) < 4 * diff.std() / math.sqrt(diff.size) + 1e-3
+
+
+@pytest.mark.parametrize("rho", [0.9, -0.6])
+def test_default_run_splits_the_family_bias_from_the_optimisation_gap(rho):
+    # Bishop PRML 10.1.2: the best mean-field Gaussian's KL is -½ ln(1 - ρ²), the best full-rank one's is 0.
+    t = make_target("gaussian", rho=rho)
+    grid = make_grid(t, n=300, box=WIDE)
+    mf, fr = run_vi(t, "gauss-mf", seed=0, grid=grid), run_vi(t, "gauss-fr", seed=0, grid=grid)
+    assert abs(mf.kl_best - (-0.5 * math.log(1 - rho**2))) < 1e-4, "the family's bias"
+    assert abs(fr.kl_best) < 1e-6
+    for res in (mf, fr):
+        assert res.n_optima == 1
+        assert math.isclose(res.elbo_best + res.kl_best, grid.log_z, abs_tol=1e-12)
+        assert res.optimisation_gap == pytest.approx(res.kl[-1] - res.kl_best, abs=1e-15)
+        assert -1e-6 < res.optimisation_gap < 0.01, "the defaults converge"
+
+
+@pytest.mark.parametrize("method", ["gauss-mf", "gauss-fr"])
+def test_a_run_stopped_early_shows_its_gap(method):
+    t = make_target("gaussian", rho=0.9)
+    grid = make_grid(t, n=300, box=WIDE)
+    full = run_vi(t, method, seed=0, grid=grid)
+    early = run_vi(t, method, seed=0, grid=grid, settings=Settings(vi_steps=5))
+    assert early.n_steps == 5
+    assert early.optimisation_gap > 0.1, "five steps from the off-centre start are far from the optimum"
+    assert early.optimisation_gap == pytest.approx(early.kl[-1] - early.kl_best, abs=1e-15)
+    assert early.kl_best == pytest.approx(full.kl_best, abs=1e-6), "the family's best does not depend on the run"
+    assert early.kl[-1] - early.kl_local > 0.1, "it had not converged (rather than found another optimum)"
+
+
+def test_full_rank_on_a_very_narrow_ridge_converges():
+    # rho = 0.99: the old defaults left KL 0.136 where the answer is 0.
+    t = make_target("gaussian", rho=0.99)
+    res = run_vi(t, "gauss-fr", seed=0, grid=make_grid(t, n=300, box=WIDE))
+    assert res.kl_best < 1e-6 and res.kl[-1] < 0.01
+
+
+@pytest.mark.parametrize("method", ["gauss-mf", "gauss-fr"])
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_defaults_reach_the_optimum_on_every_target(name, method):
+    t = make_target(name)
+    res = run_vi(t, method, seed=0, grid=make_grid(t))
+    assert res.optimisation_gap > -1e-6, "the best member is at least as good as the run"
+    assert res.kl[-1] - res.kl_local < 0.01, "converged to the optimum it was climbing to"
+    if name in SEVERAL_OPTIMA:
+        assert res.n_optima > 1, "the result says the ELBO has several local optima"
+    else:
+        assert res.n_optima == 1
+        assert res.optimisation_gap < 0.01, "one optimum: the run must end within 0.01 nat of the family's best"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_defaults_converge_on_the_funnel_whatever_the_seed(seed):
+    # The hardest single-optimum target for the stochastic optimiser: heavy-tailed gradients in the neck.
+    t = make_target("funnel")
+    res = run_vi(t, "gauss-fr", seed=seed, grid=make_grid(t))
+    assert res.n_optima == 1 and res.optimisation_gap < 0.01
+
+
+def test_iterates_are_averaged_over_the_last_fraction():
+    t = make_target("banana")
+    algo = gaussian_vi(t, np.array([1.0, 1.0]), 1.0, False, n_steps=10, adam=AdamOptions(average_frac=0.3))
+    trace = run(algo, 10, seed=0)
+    thetas = np.array([s.theta for s in trace.states])
+    for k in range(8):
+        assert np.array_equal(trace.states[k].avg, trace.states[k].theta)
+    np.testing.assert_allclose(trace.states[-1].avg, thetas[8:].mean(axis=0), rtol=1e-12)
+    assert not np.array_equal(trace.states[-1].avg, trace.states[-1].theta)
+
+
+def test_mean_steps_are_in_units_of_the_scale():
+    # Adam moves each parameter by about lr a step: the mean by lr x scale.
+    t = make_target("gaussian", rho=0.0)
+    start = np.array([3.0, -3.0])
+    for scale in (np.array([1.0, 1.0]), np.array([10.0, 0.1])):
+        algo = gaussian_vi(t, start, 1.0, False, n_steps=100, adam=AdamOptions(lr=0.01), scale=scale)
+        st, _ = algo.step(np.random.default_rng(0), algo.init(None))
+        np.testing.assert_allclose(np.abs(st.theta[:2] - start), 0.01 * scale, rtol=1e-6)

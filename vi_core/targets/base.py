@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-__all__ = ["REGISTRY", "Param", "Target", "check_finite_params", "make_target", "register"]
+__all__ = ["REGISTRY", "Conditional", "Param", "Target", "check_finite_params", "make_target", "register"]
 
 
 class Param(NamedTuple):
@@ -27,6 +28,29 @@ class Param(NamedTuple):
     help: str = ""
 
 
+class Conditional(NamedTuple):
+    """The exact posterior as a 1D density times normal mixtures: what the reference uses.
+
+        p(z1, z2 | X) = m(z1) * sum_c pi_c(z1) N(z2; mu_c(z1), sd_c(z1)^2)
+
+    Every closed-form target here has this shape (the funnel's x given v is N(0, e^v): in
+    (v, u = x e^(-v/2)) a product of normals). Moments, marginals, the mass outside a box
+    and cell probabilities then need only 1D quadrature in z1 of normal CDFs in z2, which
+    no grid resolution limits (vi_core.reference).
+
+    log_m: t (K,) -> ln m(t), m normalised on the line; z1_range: holds all but ~1e-15 of m;
+    components: t (K,) -> (ln pi (C, K), mu (C, K), sd (C, K)); coords: the coordinates in
+    which the posterior is this product, for the reference's ``method`` text; z1_breaks:
+    points where m is not smooth (quadrature panels break there).
+    """
+
+    log_m: Callable[[np.ndarray], np.ndarray]
+    z1_range: tuple[float, float]
+    components: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+    coords: str
+    z1_breaks: tuple[float, ...] = ()
+
+
 @dataclasses.dataclass(frozen=True)
 class Target:
     """Base class. Subclass fields must match ``params`` by name and order."""
@@ -35,7 +59,16 @@ class Target:
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     labels: ClassVar[tuple[str, str]] = ("z₁", "z₂")
+    # Whether z1 and z2 are the same kind of quantity, so pictures draw them to one scale.
+    same_units: ClassVar[bool] = True
     log_z_exact: ClassVar[None] = None  # overridden by a property where a closed form exists
+    conditional: ClassVar[None] = None  # overridden by a property -> Conditional where one exists
+    # True for targets whose density is proper by construction (every built-in): the grid then
+    # skips the far-out scan that refuses densities which cannot be normalised.
+    known_proper: ClassVar[bool] = True
+    # A sentence when no plotting box can hold the target's mass and resolve it at once (the
+    # funnel): the grid then reports a cut box or coarse cells as notes, not warnings.
+    window_note: ClassVar[str] = ""
 
     def __post_init__(self):
         check_finite_params(self)

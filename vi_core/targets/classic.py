@@ -12,9 +12,27 @@ import math
 import numpy as np
 from scipy.special import log_ndtr
 
-from vi_core.targets.base import Param, Target, register
+from vi_core.targets.base import Conditional, Param, Target, register
 
 __all__ = ["Banana", "Donut", "Funnel", "Gaussian", "Mixture", "Squiggle"]
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_Z1_SDS = 15.0  # z1 quadrature range in sds: also covers e^v N(v; 0, s^2), the funnel's Var(x)
+
+
+def _normal_log_pdf(sd: float, mean: float = 0.0):
+    def log_m(t):
+        u = (np.asarray(t, dtype=float) - mean) / sd
+        return -0.5 * u * u - _HALF_LOG_2PI - math.log(sd)
+
+    return log_m
+
+
+def _one(mu, sd):
+    """A single normal component: (ln pi, mu, sd), each (1, K)."""
+    mu = np.atleast_1d(np.asarray(mu, dtype=float))
+    sd = np.broadcast_to(np.asarray(sd, dtype=float), mu.shape)
+    return np.zeros((1, mu.size)), mu[None], np.array(sd)[None]
 
 
 @register
@@ -44,6 +62,14 @@ class Gaussian(Target):
     @property
     def log_z_exact(self):
         return math.log(2.0 * math.pi) + 0.5 * math.log(1.0 - self.rho**2)
+
+    @property
+    def conditional(self):
+        """z1 ~ N(0, 1), z2 | z1 ~ N(rho z1, 1 - rho^2)."""
+        sd = math.sqrt(1.0 - self.rho**2)
+        return Conditional(
+            _normal_log_pdf(1.0), (-_Z1_SDS, _Z1_SDS), lambda t: _one(self.rho * np.asarray(t), sd), "(z₁, z₂)"
+        )
 
 
 @register
@@ -76,12 +102,25 @@ class Banana(Target):
 
     @property
     def box(self):
-        xmax = 3.75 * self.s
-        return (-xmax, xmax, -self.b * self.s**2 - 4.0, self.b * (xmax**2 - self.s**2) + 4.0)
+        # ±4.5 sd in z1 and 4.5 sd about the ridge in z2: the arms' ends carry much of Var(z2)
+        # (z1^4 terms): a ±3.75 sd box left out 1.5 % of it.
+        xmax = 4.5 * self.s
+        return (-xmax, xmax, -self.b * self.s**2 - 4.5, self.b * (xmax**2 - self.s**2) + 4.5)
 
     @property
     def log_z_exact(self):
         return math.log(2.0 * math.pi * self.s)
+
+    @property
+    def conditional(self):
+        """z1 ~ N(0, s^2), z2 | z1 ~ N(b (z1^2 - s^2), 1): E z2 = 0, Var z2 = 1 + 2 b^2 s^4."""
+        lim = _Z1_SDS * self.s
+        return Conditional(
+            _normal_log_pdf(self.s),
+            (-lim, lim),
+            lambda t: _one(self.b * (np.asarray(t) ** 2 - self.s**2), 1.0),
+            "(z₁, z₂ − b(z₁² − s²))",
+        )
 
 
 @register
@@ -165,6 +204,18 @@ class Mixture(Target):
     def log_z_exact(self):
         return math.log(4.0 * math.pi * self.s**2)
 
+    @property
+    def conditional(self):
+        """z1 ~ ½ N(-d, s^2) + ½ N(d, s^2), z2 ~ N(0, s^2) independently."""
+        a, b = _normal_log_pdf(self.s, -self.d), _normal_log_pdf(self.s, self.d)
+        lim = self.d + _Z1_SDS * self.s
+        return Conditional(
+            lambda t: np.logaddexp(a(t), b(t)) - math.log(2.0),
+            (-lim, lim),
+            lambda t: _one(np.zeros(np.size(t)), self.s),
+            "(z₁, z₂)",
+        )
+
 
 @register
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +226,10 @@ class Funnel(Target):
     description = "Neal's funnel: a wide mouth and a narrow neck that MCMC struggles to enter."
     params = (Param("scale", 3.0, 0.5, 3.0, "sd of v"),)
     labels = ("v", "x")
+    window_note = (
+        "No box can both hold the funnel's mouth (x reaches ±e^(v/2)) and resolve its neck "
+        "(width e^(v/2)): the box is a window."
+    )
 
     def log_density(self, z):
         z = np.asarray(z, dtype=float)
@@ -196,6 +251,20 @@ class Funnel(Target):
     @property
     def log_z_exact(self):
         return math.log(2.0 * math.pi * self.scale)
+
+    @property
+    def conditional(self):
+        """v ~ N(0, s^2), x | v ~ N(0, e^v): in (v, u = x e^(-v/2)) a product of normals.
+
+        Var(x) = E e^v = e^(s^2 / 2) (about 90 at s = 3), far beyond any plotting box.
+        """
+        lim = _Z1_SDS * self.scale
+        return Conditional(
+            _normal_log_pdf(self.scale),
+            (-lim, lim),
+            lambda t: _one(np.zeros(np.size(t)), np.exp(0.5 * np.asarray(t, dtype=float))),
+            "(v, x·e^(−v/2))",
+        )
 
 
 @register
@@ -240,3 +309,14 @@ class Squiggle(Target):
     @property
     def log_z_exact(self):
         return math.log(2.0 * math.pi * self.s1 * self.s2)
+
+    @property
+    def conditional(self):
+        """z1 ~ N(0, s1^2), z2 | z1 ~ N(a sin(omega z1), s2^2)."""
+        lim = _Z1_SDS * self.s1
+        return Conditional(
+            _normal_log_pdf(self.s1),
+            (-lim, lim),
+            lambda t: _one(self.a * np.sin(self.omega * np.asarray(t, dtype=float)), self.s2),
+            "(z₁, z₂ − a·sin(ωz₁))",
+        )

@@ -122,6 +122,7 @@ class Newcomb(Target):
         Param("b0", 100.0, 0.01, 10000.0, "Gamma rate b₀ of τ (prior mean of τ is a₀/b₀)"),
     )
     labels = ("μ", "ln τ")
+    same_units = False  # a speed and a log precision: drawn to one scale the posterior is a line
     drop_outliers = False  # class constant, not a parameter: NewcombClean sets it
 
     @property

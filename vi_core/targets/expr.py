@@ -362,6 +362,7 @@ class ExprTarget(Target):
     name = "custom"
     params = ()
     labels = ("x", "y")
+    known_proper = False  # typed text may not be normalisable: the grid checks far out
 
     def __post_init__(self):
         super().__post_init__()

@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import expit
 
-from vi_core.targets.base import Target, register
+from vi_core.targets.base import Conditional, Target, register
 
 __all__ = ["U1", "U2", "U3", "U4"]
 
@@ -36,6 +36,7 @@ STRIP = 4.0  # U2-U4 are exactly -U on |z1| <= STRIP
 WALL = 0.2  # sd of the half-normal fall-off beyond the strip
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _HALF_BOX = STRIP + 7.0 * WALL  # the wall's mass beyond the box is ~1e-12
+_LOG_STRIP_MASS = math.log(2.0 * STRIP + WALL * _SQRT_2PI)  # ∫ e^wall(z1) dz1
 
 
 def _w1(x):
@@ -61,7 +62,32 @@ class _Strip(Target):
 
     @property
     def log_z_exact(self):
-        return math.log(_SQRT_2PI * sum(self.sigmas)) + math.log(2.0 * STRIP + WALL * _SQRT_2PI)
+        return math.log(_SQRT_2PI * sum(self.sigmas)) + _LOG_STRIP_MASS
+
+    def _ridges(self, x):
+        """Means (C, K) of the Gaussian ridges in z2 at z1 = x (K,)."""
+        raise NotImplementedError
+
+    @property
+    def conditional(self):
+        """z1 has density e^wall(z1) / (8 + 0.2 √(2π)) (flat on the strip, half-normal walls);
+        given z1, z2 is a mixture of the ridges N(mu_k(z1), sigma_k^2) with weights
+        sigma_k / Σ sigma (each ridge's integral over z2 is √(2π) sigma_k)."""
+        sig = np.asarray(self.sigmas)
+        log_pi = np.log(sig / sig.sum())[:, None]
+
+        def components(t):
+            mu = self._ridges(np.atleast_1d(np.asarray(t, dtype=float)))
+            return np.broadcast_to(log_pi, mu.shape), mu, np.broadcast_to(sig[:, None], mu.shape)
+
+        lim = STRIP + 12.0 * WALL
+        return Conditional(
+            lambda t: _wall(np.asarray(t, dtype=float))[0] - _LOG_STRIP_MASS,
+            (-lim, lim),
+            components,
+            "(z₁, z₂ about each ridge)",
+            (-STRIP, STRIP),
+        )
 
 
 @register
@@ -116,6 +142,9 @@ class U2(_Strip):
     def box(self):
         return (-_HALF_BOX, _HALF_BOX, -4.0, 4.0)
 
+    def _ridges(self, x):
+        return _w1(x)[0][None]
+
 
 class _TwoRidges(_Strip):
     """Two Gaussian ridges in z2 mixed by logaddexp: at w1(z1) with sd sigmas[0] and at
@@ -131,6 +160,10 @@ class _TwoRidges(_Strip):
         w, dw = self._shift(x)
         s1, s2 = self.sigmas
         return dw1, dw, (y - w1) / s1, (y - w1 + w) / s2
+
+    def _ridges(self, x):
+        w1 = _w1(x)[0]
+        return np.stack([w1, w1 - self._shift(x)[0]])
 
     def log_density(self, z):
         z = np.asarray(z, dtype=float)

@@ -1,0 +1,147 @@
+"""The race tells the truth in a real browser: replays and scrubs show exactly the draws up to the frame,
+the keyboard drives the animation, and every 2D density plot on every page keeps equal scales."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .helpers import (
+    RACE,
+    SCALES_JS,
+    StreamlitServer,
+    assert_no_exception,
+    drawn_and_expected,
+    race_frame,
+    screenshot,
+    wait_for_app,
+)
+
+
+def _open_race(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
+    assert_no_exception(page)
+
+
+def _wait_frame(page: Page, test: str, timeout: int = 60_000) -> None:
+    page.locator(RACE).evaluate(
+        f"(gd, ms) => new Promise((ok, no) => {{ const t0 = Date.now(); (function poll() {{"
+        f" const k = gd._fullLayout.sliders[0].active, n = gd._transitionData._frames.length,"
+        f" playing = !!gd._transitionData._animationRaf;"
+        f" if ({test}) ok(k); else if (Date.now() - t0 > ms) no(new Error('frame ' + k)); else setTimeout(poll, 50);"
+        f" }})(); }})",
+        timeout,
+    )
+
+
+def _slide(page: Page, fraction: float) -> None:
+    """A mouse click on the slider's rail, at this fraction of its length."""
+    rail = page.locator(f"{RACE} g.slider-group rect.slider-rail-touch-rect").first
+    rail.evaluate("el => el.scrollIntoView({block: 'center'})")
+    box = rail.bounding_box()
+    page.mouse.click(box["x"] + 2 + fraction * (box["width"] - 4), box["y"] + box["height"] / 2)
+
+
+def _assert_frame_shows_its_draws(page: Page) -> None:
+    page.wait_for_timeout(300)
+    drawn, expected = drawn_and_expected(page)
+    assert drawn == expected, f"frame {race_frame(page)[0]}: {drawn} draws on screen, the frame has {expected}"
+
+
+@pytest.mark.parametrize("clock", ["iteration", "time"])
+def test_replay_and_scrub_show_exactly_the_draws_up_to_the_frame(app_server, e2e_new_page, clock):
+    page = e2e_new_page(width=1280, height=800)
+    _open_race(page, f"{app_server}/?target=gaussian&clock={clock}&run=1")
+    _assert_frame_shows_its_draws(page)
+    buttons = page.locator("g.updatemenu-button")
+    buttons.first.click()  # ▶ Play, to the end
+    _wait_frame(page, "k === n - 1 && !playing")
+    _assert_frame_shows_its_draws(page)
+    # scrub back to the first frame on the slider: the later draws must go
+    _slide(page, 0.0)
+    _wait_frame(page, "k === 0")
+    _assert_frame_shows_its_draws(page)
+    assert drawn_and_expected(page)[0] < 200
+    # play again and pause part-way
+    buttons.first.click()
+    _wait_frame(page, "k >= 12")
+    buttons.nth(1).click()  # ❚❚ Pause
+    _wait_frame(page, "!playing")
+    _assert_frame_shows_its_draws(page)
+    # and a scrub to the middle of the slider
+    _slide(page, 0.5)
+    _wait_frame(page, "Math.abs(k - n / 2) <= 2")
+    _assert_frame_shows_its_draws(page)
+    screenshot(page, f"race-scrubbed-{clock}", full_page=False)
+
+
+def test_keyboard_plays_pauses_and_scrubs(e2e_new_page):
+    server = StreamlitServer("keys", script="tests/e2e/keys_app.py")
+    try:
+        page = e2e_new_page(width=1280, height=900)
+        _open_race(page, server.url)
+        host = page.locator(".st-key-race")
+        expect(host).to_have_attribute("tabindex", "0", timeout=5_000)
+        host.focus()
+        n = race_frame(page)[1]
+        page.keyboard.press("End")
+        _wait_frame(page, "k === n - 1")
+        _assert_frame_shows_its_draws(page)
+        page.keyboard.press("Home")
+        _wait_frame(page, "k === 0")
+        _assert_frame_shows_its_draws(page)
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        _wait_frame(page, "k === 3")
+        page.keyboard.press("ArrowLeft")
+        _wait_frame(page, "k === 2")
+        _assert_frame_shows_its_draws(page)
+        page.keyboard.press("Space")  # play
+        _wait_frame(page, "k >= 6 && playing")
+        page.keyboard.press("Space")  # pause
+        _wait_frame(page, "!playing")
+        stopped = race_frame(page)[0]
+        page.wait_for_timeout(600)
+        assert race_frame(page)[0] == stopped < n - 1, "Space pauses"
+        _assert_frame_shows_its_draws(page)
+        page.keyboard.press("End")
+        _wait_frame(page, "k === n - 1")
+        page.keyboard.press("Space")  # at the end, Space plays again from the start
+        _wait_frame(page, "k < n - 1")
+        assert_no_exception(page)
+    finally:
+        server.stop()
+
+
+PAGES = {
+    "playground-before-run": "/",
+    "playground-after-run": "/?target=gaussian&p_rho=0.8&run=1",
+    "playground-mixture": "/?target=mixture&vi=gauss-mf&mcmc=emcee-de&run=1",
+    "theory": "/Theory",
+    "conjugate": "/Conjugate_example",
+    "lessons": "/Lessons",
+}
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_every_density_plot_keeps_equal_scales(app_server, e2e_new_page, size):
+    page = e2e_new_page(width=size[0], height=size[1])
+    for name, path in PAGES.items():
+        page.goto(app_server + path)
+        wait_for_app(page)
+        if "run=1" in path:
+            expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(500)  # Plotly lays out to the final width
+        assert_no_exception(page)
+        panels = page.evaluate(SCALES_JS)
+        assert panels, f"{name}: no density plot found"
+        for p in panels:
+            if "not to scale" in p["ytitle"]:  # two kinds of quantity (Newcomb's μ, ln τ): said on the axis
+                continue
+            assert abs(p["ratio"] - 1) < 0.01, f"{name} {p}: x and y drawn to different scales"
+            assert p["width"] > 40 and p["height"] > 40, f"{name} {p}: squeezed"
+        screenshot(page, f"{name}-{size[0]}", full_page=False)
+        charts = page.get_by_test_id("stPlotlyChart")
+        if charts.count():
+            charts.first.scroll_into_view_if_needed()
+            screenshot(page, f"{name}-{size[0]}-chart", full_page=False)
