@@ -81,3 +81,12 @@ def test_edge_mass_and_narrow_targets_are_warned_about():
                    **SMALL})  # fmt: skip
     assert not narrow.exception
     assert any("narrower than the grid" in w.value for w in narrow.warning) or narrow.error
+
+
+def test_a_box_that_cuts_a_typed_gaussian_never_shows_a_negative_kl():
+    # this box once gave KL = -0.29: ln p(X) was the box's, the ELBO was not
+    at = _app({"target": "custom", "expr": "-(x**2 + y**2)/2", "box": "-1,1,-1,1", "run": "1", **SMALL})
+    assert not at.exception and not at.error
+    kl = {m.label: m.value for m in at.metric}["KL(q ‖ p)"]
+    assert not kl.startswith("-") and float(kl) > 0.5  # CAVI is confined to the box, which holds 47 % of the mass
+    assert any("Widen the box" in w.value for w in at.warning)
