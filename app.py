@@ -1,10 +1,6 @@
-"""Entry page: the Playground. The page itself lives in ui/playground.py."""
+"""Entry page: the Playground. The page itself lives in ui/playground.py; pages are listed in ui/nav.py."""
 
-import streamlit as st
+from ui import nav, playground
 
-from ui import playground
-from ui.nav import sidebar_nav
-
-st.set_page_config(page_title="VI vs MCMC — Playground", layout="wide")
-sidebar_nav()
+nav.start(__file__)
 playground.render()

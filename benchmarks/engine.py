@@ -8,10 +8,12 @@ total time of ``vi_core.api.run_method`` including grid and scoring.
 
 For the MCMC methods it also times raw emcee with identical settings in the same process,
 interleaved with our run (ours, raw, ours, raw, ...): same walkers, steps, move, initial
-positions and random state, the same nan -> -inf log-density wrapper, timed with
-``time.perf_counter`` from sampler construction to the end of ``run_mcmc`` -- the span
-ours covers too. The ratio ours / raw near 1.0 means our per-step timestamps and chain
-bookkeeping add little. "same" checks that both produced the identical final walkers.
+positions and random state, the same nan -> -inf log-density wrapper
+(``vi_core.mcmc.log_prob_fn``), timed with ``time.perf_counter`` from sampler construction
+to the end of ``run_mcmc``; ours is the span of vi_core.runner.run (walkers drawn, emcee
+stepped one iteration at a time by the shared loop). The ratio ours / raw near 1.0 means
+our loop, per-step timestamps and chain bookkeeping add little.
+"same" checks that both produced the identical final walkers.
 
 Seeds are fixed (every repeat reruns the same seed, so every repeat does the same work).
 Nothing here asserts on timings. The default run (5 repeats, six classic targets, six
@@ -30,23 +32,13 @@ import time
 import emcee
 import numpy as np
 
-from vi_core import api, mcmc
+from vi_core import api, mcmc, methods
+from vi_core.methods.emcee_moves import MOVES
 from vi_core.targets import REGISTRY, make_target
 
 __all__ = ["CLASSIC_TARGETS", "main"]
 
 CLASSIC_TARGETS = ("gaussian", "banana", "donut", "mixture", "funnel", "squiggle")
-
-
-def _log_prob(target):
-    """The same wrapper ``vi_core.mcmc.run_mcmc`` hands to emcee."""
-
-    def log_prob(z):
-        with np.errstate(all="ignore"):
-            lp = target.log_density(z)
-        return np.where(np.isnan(lp), -np.inf, lp)
-
-    return log_prob
 
 
 def raw_emcee(target, method: str, seed: int, settings: api.Settings, box) -> tuple[float, np.ndarray]:
@@ -55,10 +47,10 @@ def raw_emcee(target, method: str, seed: int, settings: api.Settings, box) -> tu
     rng = np.random.default_rng(seed)  # drawn in the same order as run_mcmc: p0, then emcee's seed
     p0 = mcmc.initial_walkers(rng, start, np.full(2, sd / 4.0), settings.walkers)
     state = emcee.State(p0, random_state=np.random.RandomState(int(rng.integers(2**31))).get_state())
-    log_prob = _log_prob(target)
+    log_prob = mcmc.log_prob_fn(target)
     t0 = time.perf_counter()
     sampler = emcee.EnsembleSampler(
-        settings.walkers, 2, log_prob, moves=mcmc._moves(method, settings.step_size), vectorize=True
+        settings.walkers, 2, log_prob, moves=MOVES[method](settings.step_size), vectorize=True
     )
     sampler.run_mcmc(state, settings.mcmc_steps, progress=False)
     seconds = time.perf_counter() - t0
@@ -77,7 +69,7 @@ class Cell:
 def measure(target, method: str, seed: int, settings: api.Settings, cell: Cell | None) -> None:
     """One of our runs, and for MCMC the raw emcee run right after it; record into ``cell``."""
     grid, res, total = api.run_method(target, method, seed, settings)
-    raw = raw_emcee(target, method, seed, settings, grid.box) if method in api.MCMC_METHODS else None
+    raw = raw_emcee(target, method, seed, settings, grid.box) if method in MOVES else None
     if cell is None:  # warm-up
         return
     cell.n_steps = res.n_steps
@@ -105,14 +97,16 @@ def _parse(argv):
         "--targets", default=",".join(CLASSIC_TARGETS),
         help="comma-separated target names, or 'all' for every registered target (default: the six classic)",
     )  # fmt: skip
-    p.add_argument("--methods", default=",".join(api.METHODS), help="comma-separated methods (default: all six)")
+    p.add_argument(
+        "--methods", default=",".join(methods.REGISTRY), help="comma-separated methods (default: all registered)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of every run (default 0)")
     args = p.parse_args(argv)
     if args.repeats < 1:
         p.error("--repeats must be at least 1")
     targets = list(REGISTRY) if args.targets.strip() == "all" else _names(args.targets, list(REGISTRY), "target", p)
-    methods = _names(args.methods, api.METHODS, "method", p)
-    return args, targets, methods
+    names = _names(args.methods, list(methods.REGISTRY), "method", p)
+    return args, targets, names
 
 
 def _ms(s: float) -> str:
@@ -124,7 +118,7 @@ def _us(s: float) -> str:
 
 
 def main(argv=None) -> int:
-    args, target_names, methods = _parse(argv)
+    args, target_names, method_names = _parse(argv)
     settings = api.Settings()
     targets = {name: make_target(name) for name in target_names}
     print(
@@ -139,7 +133,7 @@ def main(argv=None) -> int:
     sys.stdout.flush()
 
     t_start = time.perf_counter()
-    cells = {(t, m): Cell() for t in target_names for m in methods}
+    cells = {(t, m): Cell() for t in target_names for m in method_names}
     for rep in range(-1, args.repeats):  # rep -1 is the warm-up round
         for (t, m), cell in cells.items():
             measure(targets[t], m, args.seed, settings, cell if rep >= 0 else None)
@@ -164,7 +158,7 @@ def main(argv=None) -> int:
     print()
     print("Summary (median across targets of the per-target medians):")
     all_ratios = []
-    for m in methods:
+    for m in method_names:
         per_step = statistics.median(statistics.median(cells[t, m].per_step) for t in target_names)
         line = f"  {m:<9} {_us(per_step)} µs/step"
         ratios = [statistics.median(cells[t, m].ratio) for t in target_names if cells[t, m].ratio]

@@ -1,10 +1,6 @@
 """Lessons: one-click Playground scenarios. The page itself lives in ui/lessons.py."""
 
-import streamlit as st
+from ui import lessons, nav
 
-from ui import lessons
-from ui.nav import sidebar_nav
-
-st.set_page_config(page_title="VI vs MCMC — Lessons", page_icon="🎓", layout="wide")
-sidebar_nav()
+nav.start(__file__)
 lessons.render()

@@ -1,37 +1,113 @@
-"""Cached, bounded computations behind the pages: the only place that calls the engine.
+"""The UI's one door to the engine: every page gets vi_core's results and types from here.
 
-``run`` is cached across sessions (the next visitor with the same settings gets the result
-at once) and times itself inside the cached function, so a cache hit still reports the real
-compute seconds. At most ``MAX_CONCURRENT`` heavy runs execute at once on the shared
-server; each has a wall-clock budget (``Settings.time_budget_s``).
+Pages and figure builders import nothing from ``vi_core``; they call the cached functions below
+and use the names re-exported here (types, labels, registries). Caching is by plain values
+(targets and settings are frozen dataclasses), across sessions.
+
+* Playground: ``run(spec) -> Outcome``; VI and MCMC are cached separately (``vi_result``,
+  ``mcmc_result``), each keyed by (target, box, method, seed, the settings it reads), so
+  changing only the sampler does not rerun VI. Each times itself inside the cached call, so a
+  cache hit still reports the real compute seconds. At most ``MAX_CONCURRENT`` heavy runs
+  execute at once on the shared server; each has a wall-clock budget (``Settings.time_budget_s``).
+* Theory: ``grid_for``, ``cavi_q``, ``fits_for``, ``elbo_check``, ``gaussian_q``.
+* Worked example: ``newcomb_analysis`` (vi_core.conjugate.analyse, cached).
+* Lessons: ``preview_grid``, ``Settings``, ``VI_LABELS``, ``MCMC_LABELS``, ``make_target``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import threading
 import time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import plotly.graph_objects as go
+import numpy as np
 import streamlit as st
 
-from ui import figures
-from ui.spec import RunSpec
-from vi_core.api import McmcResult, ViResult, run_sampler, run_vi
-from vi_core.grid import Grid, make_grid
-from vi_core.targets import Target
+from vi_core import methods
+from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
+from vi_core.api import run_sampler as _run_sampler
+from vi_core.api import run_vi as _run_vi
+from vi_core.cavi import cavi as _cavi
+from vi_core.conjugate import Analysis, Moments
+from vi_core.conjugate import analyse as _analyse
+from vi_core.families import GaussianQ, GridProductQ
+from vi_core.fits import ElboTerms, FitSummary, elbo_terms, forward_kl_fit, mc_elbo, reverse_kl_fit, summarise
+from vi_core.grid import DEFAULT_N, Grid, make_grid
+from vi_core.mcmc import burn_in
+from vi_core.runner import run as _run_steps
+from vi_core.targets import REGISTRY, Target, make_target
+from vi_core.targets.data import NEWCOMB_OUTLIERS, ClosedFormCavi, Newcomb, NormalGamma
+from vi_core.targets.expr import MAX_LENGTH, make_expr_target
+from vi_core.verdicts import format_kl, kl_tolerance
 
-__all__ = ["Outcome", "grid_for", "race_figure", "run"]
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from ui.spec import RunSpec
+
+__all__ = [
+    "DEFAULT_N",
+    "MAX_LENGTH",
+    "MCMC_LABELS",
+    "MCMC_METHODS",
+    "MC_DRAWS",
+    "NEWCOMB_OUTLIERS",
+    "REGISTRY",
+    "VI_LABELS",
+    "VI_METHODS",
+    "Analysis",
+    "ClosedFormCavi",
+    "ElboTerms",
+    "FitSummary",
+    "GaussianQ",
+    "Grid",
+    "GridProductQ",
+    "McmcResult",
+    "Moments",
+    "Newcomb",
+    "NormalGamma",
+    "Outcome",
+    "Settings",
+    "Target",
+    "ViResult",
+    "burn_in",
+    "cavi_q",
+    "elbo_check",
+    "fits_for",
+    "format_kl",
+    "gaussian_q",
+    "grid_for",
+    "kl_tolerance",
+    "make_expr_target",
+    "make_target",
+    "mcmc_result",
+    "methods",
+    "newcomb_analysis",
+    "preview_grid",
+    "race_figure",
+    "run",
+    "vi_result",
+    "warm_up",
+]
 
 MAX_CONCURRENT = 2
 WAIT_S = 20.0
+MC_DRAWS = 10_000
+PREVIEW_N = 50  # a coarse grid is enough for a small static picture
+# Settings each side ignores: reset to their defaults in that side's cache key.
+_MCMC_ONLY = ("walkers", "mcmc_steps", "step_size")
+_VI_PREFIXES = ("cavi_", "vi_")
+
+Box = tuple[float, float, float, float]
 
 
 class Outcome(NamedTuple):
     grid: Grid
     vi: ViResult
     mc: McmcResult
-    compute_s: float  # engine + scoring, measured inside the cached call
+    compute_s: float  # engine + scoring of both, measured inside the cached calls
 
 
 @st.cache_resource
@@ -39,30 +115,88 @@ def _gate() -> threading.BoundedSemaphore:
     return threading.BoundedSemaphore(MAX_CONCURRENT)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def grid_for(target: Target, n: int, box: tuple[float, float, float, float] | None = None) -> Grid:
-    return make_grid(target, n, box)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def run(spec: RunSpec) -> Outcome:
-    """VI and MCMC on the spec's target. Raises RuntimeError when the server is saturated."""
+def _acquire() -> None:
     if not _gate().acquire(timeout=WAIT_S):
         raise RuntimeError("The server is busy with other runs; please try again in a few seconds.")
+
+
+def _only(settings: Settings, side: str) -> Settings:
+    """settings with the other side's knobs at their defaults: the part a VI (or MCMC) run reads."""
+    default = Settings()
+    names = [f.name for f in dataclasses.fields(settings)]
+    if side == "vi":
+        drop = [n for n in names if n in _MCMC_ONLY]
+    else:
+        drop = [n for n in names if n.startswith(_VI_PREFIXES)]
+    return dataclasses.replace(settings, **{n: getattr(default, n) for n in drop})
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _grid(target: Target, n: int, box: Box | None) -> tuple[Grid, float]:
+    t0 = time.perf_counter()
+    grid = make_grid(target, n, box)
+    return grid, time.perf_counter() - t0
+
+
+def grid_for(target: Target, n: int = DEFAULT_N, box: Box | None = None) -> Grid:
+    """The quadrature grid make_grid(target, n, box), cached."""
+    return _grid(target, n, box)[0]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _vi(target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple[ViResult, float]:
+    grid = grid_for(target, settings.n_grid, box)
+    _acquire()
     try:
         t0 = time.perf_counter()
-        grid = make_grid(spec.target, spec.settings.n_grid, spec.box)
-        vi = run_vi(spec.target, spec.vi, spec.seed, spec.settings, grid=grid)
-        mc = run_sampler(spec.target, spec.mcmc, spec.seed, spec.settings, grid=grid)
-        return Outcome(grid, vi, mc, time.perf_counter() - t0)
+        vi = _run_vi(target, method, seed, settings, grid=grid)
+        return vi, time.perf_counter() - t0
     finally:
         _gate().release()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _mcmc(target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple[McmcResult, float]:
+    grid = grid_for(target, settings.n_grid, box)
+    _acquire()
+    try:
+        t0 = time.perf_counter()
+        mc = _run_sampler(target, method, seed, settings, grid=grid)
+        return mc, time.perf_counter() - t0
+    finally:
+        _gate().release()
+
+
+def vi_result(
+    target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box: Box | None = None
+) -> tuple[ViResult, float]:
+    """(VI result, its compute seconds), cached on the settings VI reads. Raises RuntimeError when busy."""
+    return _vi(target, box, method, seed, _only(settings, "vi"))
+
+
+def mcmc_result(
+    target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box: Box | None = None
+) -> tuple[McmcResult, float]:
+    """(MCMC result, its compute seconds), cached on the settings the sampler reads."""
+    return _mcmc(target, box, method, seed, _only(settings, "mcmc"))
+
+
+def run(spec: RunSpec) -> Outcome:
+    """VI and MCMC on the spec's target, each from its own cache. Raises RuntimeError when the server is saturated."""
+    grid, grid_s = _grid(spec.target, spec.settings.n_grid, spec.box)
+    vi, vi_s = vi_result(spec.target, spec.vi, spec.seed, spec.settings, spec.box)
+    mc, mc_s = mcmc_result(spec.target, spec.mcmc, spec.seed, spec.settings, spec.box)
+    return Outcome(grid, vi, mc, grid_s + vi_s + mc_s)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def race_figure(spec: RunSpec, clock: str) -> go.Figure:
     """The animated figure as a validated go.Figure, kept in memory (not pickled):
     st.plotly_chart validates a dict on every rerun (~0.3 s for 40 frames), a Figure once."""
+    import plotly.graph_objects as go
+
+    from ui import figures  # figures import this module's names
+
     out = run(spec)
     return go.Figure(figures.race_figure(out.grid, out.vi, out.mc, clock))
 
@@ -71,20 +205,63 @@ def race_figure(spec: RunSpec, clock: str) -> go.Figure:
 def warm_up() -> float:
     """Run every method once, tiny, per process: the first visitor's timings should measure
     the algorithms, not numpy's and emcee's first-call set-up. Returns the seconds spent."""
-    from vi_core.api import MCMC_METHODS, VI_METHODS, Settings
-    from vi_core.targets import make_target
-
     t0 = time.perf_counter()
     tiny = Settings(n_grid=50, cavi_sweeps=2, vi_steps=3, walkers=8, mcmc_steps=3)
     target = make_target("gaussian")
     grid = make_grid(target, tiny.n_grid)
     for m in VI_METHODS:
-        run_vi(target, m, 0, tiny, grid=grid)
+        _run_vi(target, m, 0, tiny, grid=grid)
     for m in MCMC_METHODS:
-        run_sampler(target, m, 0, tiny, grid=grid)
+        _run_sampler(target, m, 0, tiny, grid=grid)
     # The default scenario is what most visitors run first: compute it now, so their first
     # Run is a cache hit (this also loads Plotly's validators).
     from ui.spec import DEFAULT
 
     race_figure(DEFAULT, "iteration")
     return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------ Theory
+
+
+def gaussian_q(m1: float, m2: float, s1: float, s2: float, corr: float) -> GaussianQ:
+    """N(m, S) with sds s1, s2 and correlation corr, as (loc (2,), lower Cholesky factor (2, 2))."""
+    chol = np.array([[s1, 0.0], [corr * s2, s2 * math.sqrt(1.0 - corr * corr)]])
+    return GaussianQ(np.array([m1, m2]), chol)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cavi_q(target: Target, sweeps: int, n: int = DEFAULT_N) -> GridProductQ:
+    """Grid CAVI's q1 q2 after ``sweeps`` sweeps (0: the starting q) from its usual off-centre start."""
+    grid = grid_for(target, n)
+    state = _run_steps(_cavi(grid), sweeps, seed=0).states[-1]
+    return GridProductQ.on(grid, state.w1, state.w2)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def fits_for(target: Target, n: int = DEFAULT_N) -> tuple[GaussianQ, GaussianQ, FitSummary, FitSummary]:
+    """(reverse fit, forward fit, their summaries): both full-rank Gaussians on the grid."""
+    grid = grid_for(target, n)
+    rev, fwd = reverse_kl_fit(grid), forward_kl_fit(grid)
+    return rev, fwd, summarise(grid, rev), summarise(grid, fwd)
+
+
+def elbo_check(target: Target, q: GaussianQ | GridProductQ, n: int = DEFAULT_N, draws: int = MC_DRAWS):
+    """(exact ELBO terms of q on the grid, Monte Carlo ELBO from ``draws`` draws of q, its standard error)."""
+    grid = grid_for(target, n)
+    est, se = mc_elbo(grid, q, seed=0, n=draws)
+    return elbo_terms(grid, q), est, se
+
+
+# ------------------------------------------------------------------------ Worked example, Lessons
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def newcomb_analysis(target: Newcomb) -> Analysis:
+    """Closed-form CAVI, grid CAVI and the exact posterior for one Newcomb target (vi_core.conjugate.analyse)."""
+    return _analyse(target)
+
+
+def preview_grid(target: Target) -> Grid:
+    """A coarse grid for a small static picture of the target."""
+    return grid_for(target, PREVIEW_N)

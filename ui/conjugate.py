@@ -2,342 +2,24 @@
 
 Wikipedia's "Variational Bayesian methods" worked example made live: the closed-form updates
 of q(μ) = N(μ_N, 1/λ_N) and q(τ) = Gamma(a_N, b_N) iteration by iteration, beside grid CAVI
-(vi_core.cavi on the same posterior) and the exact Normal-Gamma posterior. Every number comes
-from vi_core; this module arranges them (``analyse``, cached) and draws them (``*_figure``).
+on the same posterior and the exact Normal-Gamma posterior. Every number comes from
+``ui.compute.newcomb_analysis`` (vi_core.conjugate, cached); the figures live in
+``ui.figures.conjugate``; this module arranges tables and text.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import streamlit as st
-from scipy import stats
-from scipy.special import polygamma
 
-from ui.contours import contour_segments
-from ui.figures import MCMC_COLOUR, TARGET_COLOUR, TRUTH_COLOUR, VI_COLOUR, WALKER_COLOUR, equal_axes
-from vi_core.cavi import cavi
-from vi_core.grid import make_grid
-from vi_core.runner import run
-from vi_core.targets import make_target
-from vi_core.targets.data import NEWCOMB_OUTLIERS, ClosedFormCavi, Newcomb, NormalGamma, newcomb_cavi_closed_form
+from ui import compute
+from ui.compute import NEWCOMB_OUTLIERS, Analysis, Newcomb
+from ui.figures.conjugate import ACCEPTED, contour_figure, data_figure, elbo_figure, shift_figure
 
-__all__ = ["ACCEPTED", "Analysis", "Moments", "analyse", "render"]
-
-N_ITER = 10  # both CAVIs reach their fixed point to 1e-12 within 8 iterations at the defaults
-ACCEPTED = 33.02  # Stigler (1977): 24.833 02 µs after Newcomb's corrections, i.e. (µs - 24.8) * 1000
-GRID_COLOUR = "#111111"
-# Okabe-Ito blue and orange, and a different dash: the two data sets apart without colour vision
-ALL_COLOUR = MCMC_COLOUR
-CLEAN_COLOUR = WALKER_COLOUR
-DASHES = {ALL_COLOUR: ("solid", "dot"), CLEAN_COLOUR: ("dash", "dashdot")}  # (exact, CAVI q)
-_FONT = dict(size=13)
-M = 90  # points a side of the contour figure's grid
-
-
-class Moments(NamedTuple):
-    """One row of the comparison table: moments of μ and τ, ELBO and KL(q ‖ p) in nats."""
-
-    mean_mu: float
-    sd_mu: float
-    mean_tau: float
-    sd_tau: float
-    elbo: float
-    kl: float
-
-
-class Analysis(NamedTuple):
-    """Everything the page shows for one target (arrays float64).
-
-    cf: closed-form CAVI, N_ITER + 1 iterates; grid_elbo (N_ITER + 1,): grid CAVI's ELBO per sweep;
-    log_z: exact ln p(X); log_z_grid: ln p(X) by quadrature; post: the exact Normal-Gamma posterior;
-    n, xbar, sum_x, sum_x2: the data's statistics; rows: 'closed form', 'grid', 'exact' -> Moments;
-    xs (n,), ys (n,): grid axes (μ, ln τ); marg_mu, marg_s (n,): exact marginal densities;
-    q_mu, q_s (n,): grid CAVI's factor densities; cx (M,), cy (M,): contour axes;
-    r_exact, r_cf, r_grid (M, M): each density as sqrt(-2 ln(p / max p)), rows follow cy;
-    warnings: the grid's own warnings.
-    """
-
-    cf: ClosedFormCavi
-    grid_elbo: np.ndarray
-    log_z: float
-    log_z_grid: float
-    post: NormalGamma
-    n: int
-    xbar: float
-    sum_x: float
-    sum_x2: float
-    rows: dict
-    xs: np.ndarray
-    ys: np.ndarray
-    marg_mu: np.ndarray
-    marg_s: np.ndarray
-    q_mu: np.ndarray
-    q_s: np.ndarray
-    cx: np.ndarray
-    cy: np.ndarray
-    r_exact: np.ndarray
-    r_cf: np.ndarray
-    r_grid: np.ndarray
-    warnings: list
-
-
-def _radius(lp: np.ndarray) -> np.ndarray:
-    """sqrt(-2 ln(p / max p)): levels 1, 2, 3 are the 1, 2, 3σ ellipses of a Gaussian (as in ui.figures)."""
-    lp = lp - np.max(lp[np.isfinite(lp)])
-    r = np.sqrt(np.maximum(-2.0 * lp, 0.0))
-    return np.where(np.isfinite(r), np.minimum(r, 4.0), 4.0)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def analyse(target: Newcomb, n_iter: int = N_ITER) -> Analysis:
-    """Closed-form CAVI, grid CAVI (n_iter sweeps on make_grid(target)) and the exact posterior."""
-    cf = newcomb_cavi_closed_form(target, n_iter)
-    grid = make_grid(target)
-    trace = run(cavi(grid), n_iter, seed=0)
-    w1, w2 = trace.states[-1].w1, trace.states[-1].w2
-    post, log_z = target.posterior, target.log_z_exact
-    x = target.data
-
-    tau = np.exp(grid.ys)
-    m_mu, m_tau = float(w1 @ grid.xs), float(w2 @ tau)
-    rows = {
-        "closed form": Moments(
-            cf.mu_n[-1],
-            1.0 / math.sqrt(cf.lambda_n[-1]),
-            cf.a_n[-1] / cf.b_n[-1],
-            math.sqrt(cf.a_n[-1]) / cf.b_n[-1],
-            cf.elbo[-1],
-            log_z - cf.elbo[-1],
-        ),
-        "grid": Moments(
-            m_mu,
-            math.sqrt(w1 @ (grid.xs - m_mu) ** 2),
-            m_tau,
-            math.sqrt(w2 @ (tau - m_tau) ** 2),
-            trace.states[-1].elbo,
-            grid.log_z - trace.states[-1].elbo,
-        ),
-        # μ's marginal is Student-t with 2a dof: variance b / (λ (a - 1)); τ's is Gamma(a, b).
-        "exact": Moments(
-            post.mu,
-            math.sqrt(post.b / (post.lam * (post.a - 1))),
-            post.a / post.b,
-            math.sqrt(post.a) / post.b,
-            log_z,
-            0.0,
-        ),
-    }
-
-    # Contours on the exact posterior's ±4.5 sd (μ) and ±5 sd (ln τ): the grid's box holds 1e-10 tails.
-    half_mu = 4.5 * rows["exact"].sd_mu
-    # ln τ under Gamma(a, b): mean ψ(a) − ln b, variance ψ'(a).
-    s_mid, s_half = float(polygamma(0, post.a)) - math.log(post.b), 5.0 * math.sqrt(float(polygamma(1, post.a)))
-    cx = np.linspace(post.mu - half_mu, post.mu + half_mu, M)
-    cy = np.linspace(s_mid - s_half, s_mid + s_half, M)
-    mu, s = np.meshgrid(cx, cy, indexing="xy")  # (M, M), rows follow cy as Plotly's z
-    lp_exact = target.log_density(np.stack([mu, s], axis=-1))
-    a_n, b_n, lam_n = cf.a_n[-1], cf.b_n[-1], cf.lambda_n[-1]
-    # q(μ) q(τ) carried to (μ, s = ln τ): the Jacobian dτ/ds = e^s.
-    lq_cf = (
-        stats.norm.logpdf(mu, cf.mu_n[-1], 1 / math.sqrt(lam_n)) + stats.gamma.logpdf(np.exp(s), a_n, scale=1 / b_n) + s
-    )
-    with np.errstate(divide="ignore"):
-        lq_grid = np.log(np.interp(cy, grid.ys, w2 / grid.dy))[:, None] + np.log(np.interp(cx, grid.xs, w1 / grid.dx))
-    return Analysis(
-        cf=cf,
-        grid_elbo=np.array([state.elbo for state in trace.states]),
-        log_z=log_z,
-        log_z_grid=grid.log_z,
-        post=post,
-        n=int(x.size),
-        xbar=float(x.mean()),
-        sum_x=float(x.sum()),
-        sum_x2=float(x @ x),
-        rows=rows,
-        xs=grid.xs,
-        ys=grid.ys,
-        marg_mu=grid.marginal_x,
-        marg_s=grid.marginal_y,
-        q_mu=w1 / grid.dx,
-        q_s=w2 / grid.dy,
-        cx=cx,
-        cy=cy,
-        r_exact=_radius(lp_exact),
-        r_cf=_radius(lq_cf),
-        r_grid=_radius(lq_grid),
-        warnings=grid.warnings(),
-    )
-
-
-# ------------------------------------------------------------------------------------ figures
-
-
-def data_figure(x_all: np.ndarray, dropped: bool) -> dict:
-    """Histogram of the 66 values (x_all (66,)), the two outliers in red, the accepted value dashed."""
-    out = np.isin(x_all, NEWCOMB_OUTLIERS)
-    bins = dict(start=-46.0, end=42.0, size=2.0)
-    bar = dict(type="histogram", xbins=bins, autobinx=False, hoverinfo="x+y")
-    return dict(
-        data=[
-            {**bar, "x": x_all[~out], "marker": dict(color=ALL_COLOUR), "name": "measurements"},
-            {
-                **bar,
-                "x": x_all[out],
-                "marker": dict(color="rgba(0,0,0,0)" if dropped else VI_COLOUR, line=dict(color=VI_COLOUR, width=2)),
-                "name": "outliers −44, −2" + (" (removed)" if dropped else ""),
-            },
-        ],
-        layout=dict(
-            height=300,
-            margin=dict(l=45, r=10, t=30, b=40),
-            font=_FONT,
-            barmode="overlay",
-            bargap=0.05,
-            xaxis=dict(title=dict(text="passage time: (µs − 24.8) × 1000"), range=[-48, 44]),
-            yaxis=dict(title=dict(text="count")),
-            legend=dict(orientation="h", x=0, y=1.15),
-            **_accepted_mark("x"),
-        ),
-    )
-
-
-def _accepted_mark(xref: str) -> dict:
-    """Layout entries: a dashed vertical line at the accepted value, labelled above the plot area."""
-    line = dict(color=TRUTH_COLOUR, dash="dash", width=1.5)
-    return dict(
-        shapes=[dict(type="line", xref=xref, yref="paper", x0=ACCEPTED, x1=ACCEPTED, y0=0, y1=1, line=line)],
-        annotations=[
-            dict(x=ACCEPTED, xref=xref, y=1, yref="paper", text="accepted 33.02", showarrow=False, yanchor="bottom")
-        ],
-    )
-
-
-def elbo_figure(a: Analysis) -> dict:
-    """Left: the ELBO of both CAVIs per iteration under the dashed ln p(X), zoomed on the finish.
-    Right: the gap ln p(X) − ELBO on a log axis, which settles at KL(q* ‖ p), not at 0."""
-    k = np.arange(a.cf.elbo.size)
-    kl = a.rows["closed form"].kl
-    span = max(0.05, 25.0 * kl)
-    line = dict(type="scatter", mode="lines+markers")
-    cf_style = dict(line=dict(color=VI_COLOUR, width=3), marker=dict(size=8), name="closed-form CAVI")
-    grid_style = dict(line=dict(color=GRID_COLOUR, width=1.5, dash="dot"), marker=dict(size=5), name="grid CAVI")
-    data = [
-        {**line, **cf_style, "x": k, "y": a.cf.elbo},
-        {**line, **grid_style, "x": k, "y": a.grid_elbo},
-        dict(
-            type="scatter",
-            x=[0, k[-1]],
-            y=[a.log_z, a.log_z],
-            mode="lines",
-            line=dict(color=TRUTH_COLOUR, dash="dash", width=1.5),
-            name="exact ln p(X)",
-        ),
-        {**line, **cf_style, "x": k, "y": a.log_z - a.cf.elbo, "xaxis": "x2", "yaxis": "y2", "showlegend": False},
-        {
-            **line,
-            **grid_style,
-            "x": k,
-            "y": a.log_z_grid - a.grid_elbo,
-            "xaxis": "x2",
-            "yaxis": "y2",
-            "showlegend": False,
-        },
-        dict(
-            type="scatter",
-            x=[0, k[-1]],
-            y=[kl, kl],
-            mode="lines",
-            line=dict(color=TRUTH_COLOUR, dash="dash", width=1.5),
-            xaxis="x2",
-            yaxis="y2",
-            name="KL(q* ‖ p)",
-        ),
-    ]
-    gaps = np.concatenate([a.log_z - a.cf.elbo, a.log_z_grid - a.grid_elbo])
-    gaps = gaps[gaps > 0]
-    return dict(
-        data=data,
-        layout=dict(
-            height=360,
-            margin=dict(l=60, r=10, t=50, b=45),
-            font=_FONT,
-            legend=dict(orientation="h", x=0, y=1.2),
-            xaxis=dict(domain=[0, 0.5], range=[-0.4, k[-1] + 0.4], title=dict(text="iteration k"), dtick=2),
-            yaxis=dict(range=[a.log_z - span, a.log_z + 0.15 * span], title=dict(text="ELBO (nats)")),
-            xaxis2=dict(
-                domain=[0.64, 1], anchor="y2", range=[-0.4, k[-1] + 0.4], title=dict(text="iteration k"), dtick=2
-            ),
-            yaxis2=dict(
-                type="log",
-                anchor="x2",
-                range=[math.log10(min(gaps.min(), kl)) - 0.3, math.log10(gaps.max()) + 0.3],
-                title=dict(text="ln p(X) − ELBO (log)"),
-            ),
-        ),
-    )
-
-
-def contour_figure(a: Analysis) -> dict:
-    """The exact posterior and both CAVI q's in (μ, ln τ), each at its 1, 2, 3σ-like levels.
-
-    μ and ln τ are different kinds of quantity, so each axis keeps its own scale, and says so."""
-    traces = []
-    for r, name, line in (
-        (a.r_exact, "exact posterior", dict(color=TARGET_COLOUR, width=2.5)),
-        (a.r_cf, "closed-form CAVI q", dict(color=VI_COLOUR, width=3.5)),
-        (a.r_grid, "grid CAVI q", dict(color=GRID_COLOUR, width=1.5, dash="dot")),
-    ):
-        x, y = contour_segments(a.cx, a.cy, r, (1, 2, 3))
-        traces.append(dict(type="scatter", x=x, y=y, mode="lines", line=line, name=name, hoverinfo="skip"))
-    xa = dict(title=dict(text="μ"), range=[a.cx[0], a.cx[-1]], showgrid=False, zeroline=False)
-    ya = dict(title=dict(text="ln τ"), range=[a.cy[0], a.cy[-1]], showgrid=False, zeroline=False)
-    equal_axes(xa, ya, "x", same_units=False)
-    return dict(
-        data=traces,
-        layout=dict(
-            height=360,
-            margin=dict(l=60, r=10, t=50, b=45),
-            font=_FONT,
-            legend=dict(orientation="h", x=0, y=1.2),
-            xaxis=xa,
-            yaxis=ya,
-        ),
-    )
-
-
-def shift_figure(both: dict[str, Analysis]) -> dict:
-    """Marginals of μ (left) and ln τ (right): exact (solid) and grid CAVI q (dotted), with and without the outliers."""
-    data = []
-    for (label, a), colour in zip(both.items(), (ALL_COLOUR, CLEAN_COLOUR), strict=True):
-        for axis, (xs, exact, q) in enumerate(((a.xs, a.marg_mu, a.q_mu), (a.ys, a.marg_s, a.q_s))):
-            ax = {} if axis == 0 else dict(xaxis="x2", yaxis="y2")
-            common = dict(type="scatter", x=xs, mode="lines", showlegend=axis == 0, **ax)
-            d_exact, d_q = DASHES[colour]
-            data.append(
-                {**common, "y": exact, "line": dict(color=colour, width=2.5, dash=d_exact), "name": f"{label}: exact"}
-            )
-            data.append({**common, "y": q, "line": dict(color=colour, width=1.5, dash=d_q), "name": f"{label}: CAVI q"})
-    lo_mu = min(a.post.mu - 4.5 * a.rows["exact"].sd_mu for a in both.values())
-    s_lo = min(a.cy[0] for a in both.values())
-    s_hi = max(a.cy[-1] for a in both.values())
-    return dict(
-        data=data,
-        layout=dict(
-            height=340,
-            margin=dict(l=55, r=10, t=50, b=45),
-            font=_FONT,
-            legend=dict(orientation="h", x=0, y=1.22),
-            xaxis=dict(domain=[0, 0.55], range=[lo_mu, ACCEPTED + 1.0], title=dict(text="μ")),
-            yaxis=dict(title=dict(text="density")),
-            xaxis2=dict(domain=[0.65, 1], anchor="y2", range=[s_lo, s_hi], title=dict(text="ln τ")),
-            yaxis2=dict(anchor="x2"),
-            **_accepted_mark("x"),
-        ),
-    )
+__all__ = ["ACCEPTED", "comparison_table", "iteration_table", "outlier_table", "render"]
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -476,8 +158,8 @@ def _prior_widgets() -> tuple[dict[str, float], bool]:
 
 def render() -> None:
     params, drop = _prior_widgets()
-    target = make_target("newcomb-clean" if drop else "newcomb", **params)
-    a = analyse(target)
+    target = compute.make_target("newcomb-clean" if drop else "newcomb", **params)
+    a = compute.newcomb_analysis(target)
 
     st.markdown("### Worked example: Newcomb's speed of light, closed-form CAVI")
     st.caption(
@@ -500,7 +182,9 @@ def render() -> None:
             "Prior and data are in the sidebar."
         )
     with right:
-        st.plotly_chart(data_figure(Newcomb().data, drop), key="cj_data", config={"displaylogo": False})
+        st.plotly_chart(
+            data_figure(Newcomb().data, drop, NEWCOMB_OUTLIERS), key="cj_data", config={"displaylogo": False}
+        )
 
     st.markdown("#### The updates, one at a time")
     c1, c2 = st.columns([1, 1.15])
@@ -591,8 +275,8 @@ def render() -> None:
 def _without_outliers(params: dict[str, float]) -> None:
     st.markdown("#### Without the outliers")
     both = {
-        "all 66": analyse(make_target("newcomb", **params)),
-        "without −44, −2": analyse(make_target("newcomb-clean", **params)),
+        "all 66": compute.newcomb_analysis(compute.make_target("newcomb", **params)),
+        "without −44, −2": compute.newcomb_analysis(compute.make_target("newcomb-clean", **params)),
     }
     full, clean = both.values()
     ef, ec = full.rows["exact"], clean.rows["exact"]

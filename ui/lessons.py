@@ -11,11 +11,10 @@ from urllib.parse import urlencode, urljoin
 
 import streamlit as st
 
-from ui import figures
+from ui import compute
+from ui.compute import MCMC_LABELS, VI_LABELS, Settings, Target, make_target
+from ui.figures.lessons import preview_figure
 from ui.spec import RunSpec, to_query
-from vi_core.api import MCMC_LABELS, VI_LABELS, Settings
-from vi_core.grid import make_grid
-from vi_core.targets import Target, make_target
 
 __all__ = ["LESSONS", "Lesson", "render"]
 
@@ -105,11 +104,7 @@ def _setup(lesson: Lesson) -> str:
 def _preview(target: Target) -> dict:
     """A small static picture of the target: the figure only needs the box and the density,
     so a coarse grid will do."""
-    fig = figures.target_figure(make_grid(target, 50))
-    fig["layout"].update(height=200, margin=dict(l=5, r=5, t=5, b=5))
-    fig["layout"]["xaxis"].update(showticklabels=False, title=None)
-    fig["layout"]["yaxis"].update(showticklabels=False, title=None)
-    return fig
+    return preview_figure(compute.preview_grid(target))
 
 
 def render() -> None:

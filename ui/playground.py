@@ -12,12 +12,25 @@ import numpy as np
 import streamlit as st
 
 from ui import compute, figures, keys
+from ui.compute import (
+    MAX_LENGTH,
+    MCMC_LABELS,
+    REGISTRY,
+    VI_LABELS,
+    Settings,
+    burn_in,
+    format_kl,
+    kl_tolerance,
+    make_expr_target,
+    make_target,
+    methods,
+)
 from ui.spec import (
     CLOCKS,
     CUSTOM,
     DEFAULT_BOX,
     DEFAULT_EXPR,
-    FORM_SETTINGS,
+    FORM,
     MAX_SEED,
     RunSpec,
     box_text,
@@ -25,11 +38,6 @@ from ui.spec import (
     parse_user_box,
     to_query,
 )
-from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, Settings
-from vi_core.mcmc import burn_in
-from vi_core.targets import REGISTRY, make_target
-from vi_core.targets.expr import MAX_LENGTH, make_expr_target
-from vi_core.verdicts import format_kl, kl_tolerance
 
 INTRO = (
     "Pick a posterior p(z|X) ∝ p(X, z). **Variational inference** (left) turns integration into optimisation: "
@@ -68,8 +76,8 @@ def _spec_to_widgets(spec: RunSpec) -> None:
     for k, v in spec.target.param_values().items():
         ss[f"p_{spec.target.name}_{k}"] = v
     ss.vi, ss.mcmc, ss.seed = spec.vi, spec.mcmc, spec.seed
-    for key, (field, _, _, _) in FORM_SETTINGS.items():
-        ss[f"s_{key}"] = getattr(spec.settings, field)
+    for s in FORM:
+        ss[f"s_{s.query}"] = getattr(spec.settings, s.field)
 
 
 def _widgets_to_spec() -> RunSpec:
@@ -85,7 +93,7 @@ def _widgets_to_spec() -> RunSpec:
         text = ss.get(f"box_{name}", "").strip()
         box = parse_user_box(text) if text else None
         box = None if box == target.box else box
-    kw = {field: ss[f"s_{key}"] for key, (field, _, _, _) in FORM_SETTINGS.items()}
+    kw = {s.field: ss[f"s_{s.query}"] for s in FORM}
     return RunSpec(target, ss.vi, ss.mcmc, int(ss.seed), Settings(**kw), box)
 
 
@@ -131,26 +139,26 @@ def _settings_form() -> bool:
                     help="Where the grid, CAVI and the pictures live. Leave blank for the target's own box, "
                     "which holds its mass. The exact reference (ln p(X), moments) does not depend on it.",
                 )
-            st.number_input(
-                "Grid points per side",
-                50,
-                600,
-                step=50,
-                key="s_grid",
-                help="Cells per side of the quadrature grid that CAVI runs on and ln p(X) is checked against.",
-            )
-        st.radio("Variational inference", VI_METHODS, key="vi", format_func=VI_LABELS.get)
-        st.radio("MCMC sampler", MCMC_METHODS, key="mcmc", format_func=MCMC_LABELS.get)
+            _setting_input(_GRID)
+        st.radio("Variational inference", methods.vi_methods(), key="vi", format_func=VI_LABELS.get)
+        st.radio("MCMC sampler", methods.mcmc_methods(), key="mcmc", format_func=MCMC_LABELS.get)
         with st.expander("Method settings"):
-            st.number_input("CAVI: max sweeps", 1, 1000, key="s_cavi_sweeps")
-            st.number_input("Gaussian VI: steps", 10, 3000, key="s_vi_steps")
-            st.number_input("Gaussian VI: K samples a step", 1, 256, key="s_K")
-            st.number_input("Gaussian VI: learning rate", 0.001, 0.5, key="s_lr", format="%.3f")
-            st.number_input("MCMC: walkers (even)", 8, 256, step=2, key="s_walkers")
-            st.number_input("MCMC: steps", 20, 5000, key="s_steps")
-            st.number_input("Random-walk step size", 0.01, 10.0, key="s_step", format="%.2f")
+            for s in FORM:
+                if s is not _GRID:
+                    _setting_input(s)
             st.number_input("Seed", 0, MAX_SEED, key="seed")
         return st.form_submit_button("Run", type="primary", width="stretch")
+
+
+_GRID = next(s for s in FORM if s.field == "n_grid")
+
+
+def _setting_input(s) -> None:
+    """One number input from a row of vi_core.settings.TABLE (label, Playground bounds, step, format, help)."""
+    kw = {"step": s.kind(s.step)} if s.step is not None else {}
+    if s.fmt is not None:
+        kw["format"] = s.fmt
+    st.number_input(s.label, s.kind(s.ui_lo), s.kind(s.ui_hi), key=f"s_{s.query}", help=s.help, **kw)
 
 
 def _auto_box(name: str) -> tuple[float, ...]:
@@ -189,8 +197,8 @@ def render() -> None:
         st.session_state.expr_error_slot.error(str(exc), icon=":material/block:")
         pending = None
     if submitted and pending is not None:
-        if st.session_state.s_walkers % 2:
-            st.session_state.s_walkers += 1
+        if methods.REGISTRY[pending.mcmc].even_walkers and st.session_state.s_walkers % 2:
+            st.session_state.s_walkers += 1  # emcee's moves split the walkers in halves
             pending = _widgets_to_spec()
         st.session_state.active = pending
     active: RunSpec | None = st.session_state.get("active")
@@ -244,8 +252,8 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
         "where its method truly was at the same instant.",
     )
     st.markdown(
-        f"**Left:** <span style='color:{figures.VI_COLOUR}'>{VI_LABELS[vi.method]}</span> — q's 1, 2, 3σ contours. "
-        f"**Right:** <span style='color:{figures.MCMC_COLOUR}'>{MCMC_LABELS[mc.method]}</span> — draws so far "
+        f"**Left:** <span style='color:{figures.VI_COLOUR}'>{vi.label}</span> — q's 1, 2, 3σ contours. "
+        f"**Right:** <span style='color:{figures.MCMC_COLOUR}'>{mc.label}</span> — draws so far "
         "(orange: the walkers now). Below: the ELBO climbing, the exact split ln p(X) = ELBO + KL, and each "
         "method's distance to the truth against wall-clock time.",
         unsafe_allow_html=True,
@@ -327,7 +335,7 @@ def _table(vi, mc, tol: float) -> list[dict]:
 
     return [
         {
-            "method": f"VI · {VI_LABELS[vi.method]}",
+            "method": f"VI · {vi.label}",
             "wall time": _fmt_s(vi.wall_time_s),
             "time / step": _fmt_s(vi.wall_time_s / max(vi.n_steps, 1)),
             "steps": vi.n_steps,
@@ -345,7 +353,7 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "Pareto k̂": num(vi.khat, "{:.2f}"),
         },
         {
-            "method": f"MCMC · {MCMC_LABELS[mc.method]}",
+            "method": f"MCMC · {mc.label}",
             "wall time": _fmt_s(mc.wall_time_s),
             "time / step": _fmt_s(mc.wall_time_s / max(mc.n_steps, 1)),
             "steps": mc.n_steps,
@@ -436,37 +444,8 @@ def summary_json(spec: RunSpec, out: compute.Outcome) -> str:
         "reference": {**grid.reference._asdict(), "truncated": grid.reference_truncated},
         "grid_warnings": grid.warnings(),
         "grid_notes": grid.notes(),
-        "vi": {
-            "method": vi.method,
-            "wall_time_s": vi.wall_time_s,
-            "n_steps": vi.n_steps,
-            "elbo": vi.elbo[-1],
-            "kl": vi.kl[-1],
-            "mean": vi.mean[-1],
-            "cov": vi.cov[-1],
-            "mmd": vi.mmd[-1],
-            "kl_best_in_family": vi.kl_best,
-            "optimisation_gap": vi.optimisation_gap,
-            "n_optima": vi.n_optima,
-            "khat": vi.khat,
-            "verdict": vi.verdict,
-            "verdict_level": vi.verdict_level,
-        },
-        "mcmc": {
-            "method": mc.method,
-            "wall_time_s": mc.wall_time_s,
-            "n_steps": mc.n_steps,
-            "n_samples": mc.n_samples,
-            "acceptance": mc.acceptance,
-            "ess": mc.ess,
-            "rhat": mc.rhat,
-            "tau": mc.tau,
-            "mean": mc.mean,
-            "cov": mc.cov,
-            "mmd": mc.mmd[-1],
-            "verdict": mc.verdict,
-            "verdict_level": mc.verdict_level,
-        },
+        "vi": vi.summary(),
+        "mcmc": mc.summary(),
         "truth": {"mean": grid.mean, "cov": grid.cov, "mass_outside_box": grid.mass_outside_box},
     }
     return json.dumps(clean(summary), indent=1, default=clean)

@@ -11,13 +11,15 @@ import dataclasses
 import math
 from collections.abc import Mapping
 
-from vi_core.api import MCMC_METHODS, VI_METHODS, Settings
+from vi_core import methods
+from vi_core.settings import DEFAULTS, OLD_QUERY_KEYS, TABLE, Settings
 from vi_core.targets import REGISTRY, Target, make_target
 from vi_core.targets.expr import make_expr_target, parse_box
 
 __all__ = [
     "CUSTOM",
     "DEFAULT",
+    "FORM",
     "FORM_SETTINGS",
     "RunSpec",
     "box_text",
@@ -27,17 +29,10 @@ __all__ = [
     "to_query",
 ]
 
-# Settings the Playground exposes: query key -> (Settings field, type, widget bounds).
-FORM_SETTINGS: dict[str, tuple[str, type, float, float]] = {
-    "vi_steps": ("vi_steps", int, 10, 3000),
-    "cavi_sweeps": ("cavi_sweeps", int, 1, 1000),
-    "K": ("vi_samples", int, 1, 256),
-    "lr": ("vi_lr", float, 0.001, 0.5),
-    "walkers": ("walkers", int, 8, 256),
-    "steps": ("mcmc_steps", int, 20, 5000),
-    "step": ("step_size", float, 0.01, 10.0),
-    "grid": ("n_grid", int, 50, 600),
-}
+# The settings a link and the Playground carry: the rows of vi_core.settings.TABLE with a query key.
+FORM = tuple(s for s in TABLE if s.query is not None)
+# query key -> (Settings field, type, Playground bounds), derived from the table
+FORM_SETTINGS: dict[str, tuple[str, type, float, float]] = {s.query: (s.field, s.kind, s.ui_lo, s.ui_hi) for s in FORM}
 CLOCKS = ("iteration", "time")
 CUSTOM = "custom"  # the typed-expression target
 DEFAULT_EXPR = "-(x**2 + y**2)/2 + log(1 + x**2)"
@@ -51,7 +46,7 @@ class RunSpec:
     vi: str = "cavi"
     mcmc: str = "emcee"
     seed: int = 0
-    settings: Settings = Settings()
+    settings: Settings = DEFAULTS
     box: tuple[float, float, float, float] | None = None  # a built-in target's box, when not its own
 
     @property
@@ -72,8 +67,8 @@ def to_query(spec: RunSpec, clock: str = "iteration") -> dict[str, str]:
         q["box"] = box_text(spec.box)
     q.update({f"p_{k}": num_text(v) for k, v in spec.target.param_values().items()})
     q.update(vi=spec.vi, mcmc=spec.mcmc, seed=str(spec.seed))
-    for key, (field, _, _, _) in FORM_SETTINGS.items():
-        q[key] = num_text(getattr(spec.settings, field))
+    for s in FORM:
+        q[s.query] = num_text(getattr(spec.settings, s.field))
     q["clock"] = clock
     return q
 
@@ -150,12 +145,12 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
         box = None if box == target.box else box
 
     vi = query.get("vi", DEFAULT.vi)
-    if vi not in VI_METHODS:
-        bad("vi", vi, f"choose one of {', '.join(VI_METHODS)}")
+    if vi not in methods.vi_methods():
+        bad("vi", vi, f"choose one of {', '.join(methods.vi_methods())}")
         vi = DEFAULT.vi
     mcmc = query.get("mcmc", DEFAULT.mcmc)
-    if mcmc not in MCMC_METHODS:
-        bad("mcmc", mcmc, f"choose one of {', '.join(MCMC_METHODS)}")
+    if mcmc not in methods.mcmc_methods():
+        bad("mcmc", mcmc, f"choose one of {', '.join(methods.mcmc_methods())}")
         mcmc = DEFAULT.mcmc
     seed = DEFAULT.seed
     if "seed" in query:
@@ -164,14 +159,16 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
         except ValueError:
             bad("seed", query["seed"], f"a whole number in [0, {MAX_SEED}]")
     kw = {}
-    for key, (field, kind, lo, hi) in FORM_SETTINGS.items():
-        if key in query:
+    old = {new: key for key, new in OLD_QUERY_KEYS.items() if key in query}  # links from before the readable keys
+    for s in FORM:
+        key = s.query if s.query in query else old.get(s.query)
+        if key is not None:
             try:
-                kw[field] = _number(query[key], kind, lo, hi)
+                kw[s.field] = _number(query[key], s.kind, s.ui_lo, s.ui_hi)
             except ValueError:
-                bad(key, query[key], f"a {'whole ' if kind is int else ''}number in [{lo:g}, {hi:g}]")
-    if kw.get("walkers", 2) % 2:
-        bad("walkers", kw.pop("walkers"), "must be even")
+                bad(key, query[key], f"a {'whole ' if s.kind is int else ''}number in [{s.ui_lo:g}, {s.ui_hi:g}]")
+    if methods.REGISTRY[mcmc].even_walkers and kw.get("walkers", 2) % 2:
+        bad("walkers", kw.pop("walkers"), f"{mcmc} needs an even number")
     clock = query.get("clock", "iteration")
     if clock not in CLOCKS:
         bad("clock", clock, "iteration or time")

@@ -1,7 +1,7 @@
 """The Theory page: ln p(X) = ELBO + KL derived in KaTeX, evaluated live, then the two directions of the KL.
 
-Every number printed here comes from vi_core (the grid, vi_core.fits, CAVI); this module only
-formats them. Heavy calls (grids, CAVI sweeps, optimal fits) are cached per target.
+Every number printed here comes from the engine through ui.compute (the grid, the optimal fits,
+CAVI; cached there per target); the figures live in ui.figures.theory; this module only formats.
 """
 
 from __future__ import annotations
@@ -11,92 +11,15 @@ import math
 import numpy as np
 import streamlit as st
 
-from ui import figures
-from ui.compute import grid_for
-from ui.contours import contour_segments
-from vi_core.cavi import cavi
-from vi_core.families import GaussianQ, GridProductQ
-from vi_core.fits import FitSummary, elbo_terms, forward_kl_fit, mc_elbo, reverse_kl_fit, summarise
-from vi_core.grid import DEFAULT_N, Grid
-from vi_core.runner import run
-from vi_core.targets import REGISTRY, Target, make_target
+from ui import compute, figures
+from ui.compute import DEFAULT_N, MC_DRAWS, REGISTRY, FitSummary, GaussianQ, GridProductQ, Target
+from ui.figures.theory import q_figure
 
-__all__ = ["MAX_SWEEPS", "MC_DRAWS", "fits_for", "gaussian_q", "q_figure", "render"]
+__all__ = ["FORWARD_COLOUR", "KL_TARGETS", "MAX_SWEEPS", "check_latex", "fit_table", "render"]
 
-MC_DRAWS = 10_000
 MAX_SWEEPS = 40
 FORWARD_COLOUR = "#009E73"  # Okabe-Ito bluish green, dashed: apart from the reverse fit without colour
 KL_TARGETS = ("mixture", "banana")  # section 5: where the two directions disagree most visibly
-
-# ----------------------------------------------------------------------------------- engine calls
-
-
-def gaussian_q(m1: float, m2: float, s1: float, s2: float, corr: float) -> GaussianQ:
-    """N(m, S) with sds s1, s2 and correlation corr, as (loc (2,), lower Cholesky factor (2, 2))."""
-    chol = np.array([[s1, 0.0], [corr * s2, s2 * math.sqrt(1.0 - corr * corr)]])
-    return GaussianQ(np.array([m1, m2]), chol)
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def cavi_q(target: Target, sweeps: int) -> GridProductQ:
-    """Grid CAVI's q1 q2 after ``sweeps`` sweeps (0: the starting q) from its usual off-centre start."""
-    grid = grid_for(target, DEFAULT_N)
-    state = run(cavi(grid), sweeps, seed=0).states[-1]
-    return GridProductQ.on(grid, state.w1, state.w2)
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def fits_for(target: Target) -> tuple[GaussianQ, GaussianQ, FitSummary, FitSummary]:
-    """(reverse fit, forward fit, their summaries): both full-rank Gaussians on the default grid."""
-    grid = grid_for(target, DEFAULT_N)
-    rev, fwd = reverse_kl_fit(grid), forward_kl_fit(grid)
-    return rev, fwd, summarise(grid, rev), summarise(grid, fwd)
-
-
-# ----------------------------------------------------------------------------------- figures
-
-
-def _q_trace(grid: Grid, q: GaussianQ | GridProductQ, colour: str, name: str, dash: str = "solid") -> dict:
-    """q's 1, 2, 3σ contours (ellipses for a Gaussian, level lines for a grid product)."""
-    if isinstance(q, GaussianQ):
-        x, y = figures._ellipses(q.mean, q.chol)
-    else:
-        cx, cy = figures._coarse_axes(grid)
-        x, y = contour_segments(cx, cy, figures._cavi_radius(grid, q.w1, q.w2), (1, 2, 3))
-    return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=colour, width=2.5, dash=dash), name=name)
-
-
-def _mean_marker(q, colour: str) -> dict:
-    m = q.mean
-    return dict(
-        type="scatter", x=[float(m[0])], y=[float(m[1])], mode="markers", showlegend=False, hoverinfo="skip",
-        marker=dict(color=colour, size=10, symbol="x"),
-    )  # fmt: skip
-
-
-def q_figure(grid: Grid, qs: list[tuple], title: str = "", height: int = 400) -> dict:
-    """The target's contours (blue) with each q's 1, 2, 3σ contours over them.
-
-    qs: [(q, colour, legend name, dash)]. Returns a Plotly figure dict.
-    """
-    target = {**figures._target_lines(grid, "x", "y"), "name": "target p(z|X)", "showlegend": True}
-    data = [target]
-    for q, colour, name, dash in qs:
-        data += [_q_trace(grid, q, colour, name, dash), _mean_marker(q, colour)]
-    xa, ya = figures._axis_layout(grid)
-    return dict(
-        data=data,
-        layout=dict(
-            title=dict(text=title, font=dict(size=14)),
-            xaxis=xa,  # equal scales on both axes (see figures.equal_axes)
-            yaxis=ya,
-            height=height,
-            margin=dict(l=50, r=10, t=40 if title else 10, b=40),
-            font=dict(size=13),
-            legend=dict(orientation="h", x=0, y=-0.18),
-        ),
-    )
-
 
 # ----------------------------------------------------------------------------------- text
 
@@ -185,7 +108,7 @@ def _target_controls() -> Target:
         key = f"th_p_{name}_{p.name}"
         st.session_state.setdefault(key, p.default)
         values[p.name] = st.slider(p.help or p.name, float(p.lo), float(p.hi), key=key, step=0.01)
-    return make_target(name, **values)
+    return compute.make_target(name, **values)
 
 
 def _q_controls(target: Target) -> GaussianQ | GridProductQ:
@@ -195,10 +118,10 @@ def _q_controls(target: Target) -> GaussianQ | GridProductQ:
     )  # fmt: skip
     if kind == "cavi":
         k = st.slider("k sweeps", 0, MAX_SWEEPS, 3, key="th_k", help="0: CAVI's starting q")
-        return cavi_q(target, k)
+        return compute.cavi_q(target, k)
     # Slider ranges and defaults from the target's default parameters, so moving a target
     # parameter never invalidates a slider; defaults: centred, half the posterior's sds.
-    ref = grid_for(REGISTRY[target.name](), DEFAULT_N)
+    ref = compute.grid_for(REGISTRY[target.name](), DEFAULT_N)
     x0, x1, y0, y1 = ref.box
     sd = np.sqrt(np.diag(ref.cov))
     lx, ly = target.labels
@@ -213,7 +136,7 @@ def _q_controls(target: Target) -> GaussianQ | GridProductQ:
         s = c[1].slider(f"sd of {label}", step, round((hi - lo) / 3.0 / step) * step, key=k_s, step=step)
         out += [m, s]
     corr = st.slider("correlation", -0.95, 0.95, 0.0, 0.05, key=f"th_r_{target.name}")
-    return gaussian_q(out[0], out[2], out[1], out[3], corr)
+    return compute.gaussian_q(out[0], out[2], out[1], out[3], corr)
 
 
 def _live() -> None:
@@ -228,8 +151,8 @@ def _live() -> None:
     with left:
         target = _target_controls()
         q = _q_controls(target)
-    grid = grid_for(target, DEFAULT_N)
-    terms = elbo_terms(grid, q)
+    grid = compute.grid_for(target, DEFAULT_N)
+    terms, est, se = compute.elbo_check(target, q)
     with right:
         fig = q_figure(grid, [(q, figures.VI_COLOUR, "q", "solid")])
         st.plotly_chart(fig, key="th_live_fig", config={"displaylogo": False})
@@ -240,7 +163,6 @@ def _live() -> None:
     c[3].metric(r"$\mathrm{ELBO}$", f"{terms.elbo:.4f}", help="E_q[ln p(X, Z)] + H[q]")
     c[4].metric(r"$\mathrm{KL}(q\,\|\,p)$", f"{terms.kl:.4f}")
     st.latex(check_latex(terms.elbo, terms.kl, terms.log_evidence))
-    est, se = mc_elbo(grid, q, seed=0, n=MC_DRAWS)
     notes = [
         f"The identity is exact algebra, so on one grid it holds to rounding. An independent check: a Monte Carlo "
         f"ELBO from {MC_DRAWS:,} draws of q, the mean of ln p(X, z) − ln q(z), gives **{est:.4f} ± {se:.4f}** "
@@ -272,9 +194,9 @@ def _directions() -> None:
     )
     cols = st.columns(len(KL_TARGETS), gap="large")
     for col, name in zip(cols, KL_TARGETS, strict=True):
-        target = make_target(name)
-        grid = grid_for(target, DEFAULT_N)
-        rev, fwd, s_rev, s_fwd = fits_for(target)
+        target = compute.make_target(name)
+        grid = compute.grid_for(target, DEFAULT_N)
+        rev, fwd, s_rev, s_fwd = compute.fits_for(target)
         params = ", ".join(f"{k} = {v:g}" for k, v in target.param_values().items())
         with col:
             qs = [

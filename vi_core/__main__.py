@@ -13,7 +13,9 @@ import sys
 
 import numpy as np
 
-from vi_core.api import METHODS, VI_METHODS, Settings, run_method
+from vi_core import methods
+from vi_core.api import Settings, run_method
+from vi_core.settings import TABLE
 from vi_core.targets import REGISTRY, make_target
 from vi_core.targets.expr import make_expr_target, parse_box
 
@@ -60,11 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--expr", help='a typed target: ln p(x, y) as an expression, e.g. "-(x**2 + y**2)/2"')
     r.add_argument("--box", help="xmin,xmax,ymin,ymax: the plotting box (required with --expr)")
     r.add_argument("--param", action="append", default=[], metavar="K=V", help="target parameter")
-    r.add_argument("--method", required=True, choices=METHODS)
+    r.add_argument("--method", required=True, choices=tuple(methods.REGISTRY))
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--steps", type=int, help="VI steps / CAVI sweeps / MCMC steps")
-    r.add_argument("--walkers", type=int, help="MCMC walkers")
-    r.add_argument("--grid", type=int, help="quadrature grid cells per side")
+    r.add_argument("--steps", type=int, help="the method's steps (VI steps / CAVI sweeps / MCMC steps)")
+    for s in TABLE:  # one flag per setting with a query key: --grid, --vi-steps, --walkers, ...
+        if s.flag is not None:
+            r.add_argument(s.flag, dest=f"set_{s.field}", type=s.kind, help=f"{s.label}: {s.help}")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return p
 
@@ -81,14 +84,9 @@ def cmd_targets(args) -> int:
 
 
 def _settings(args) -> Settings:
-    kw = {}
+    kw = {s.field: getattr(args, f"set_{s.field}") for s in TABLE if getattr(args, f"set_{s.field}", None) is not None}
     if args.steps is not None:
-        key = "cavi_sweeps" if args.method == "cavi" else "vi_steps" if args.method in VI_METHODS else "mcmc_steps"
-        kw[key] = args.steps
-    if args.walkers is not None:
-        kw["walkers"] = args.walkers
-    if args.grid is not None:
-        kw["n_grid"] = args.grid
+        kw[methods.get(args.method).steps] = args.steps
     return Settings(**kw)
 
 
@@ -129,39 +127,11 @@ def cmd_run(args) -> int:
         },
         "grid_warnings": grid.warnings(),
         "grid_notes": grid.notes(),
-        "wall_time_s": res.wall_time_s,
-        "n_steps": res.n_steps,
-        "mmd": res.mmd[-1],
-        "mean_error": res.mean_err[-1],
-        "cov_error": res.cov_err[-1],
     }
-    if args.method in VI_METHODS:
-        out.update(
-            elbo=res.elbo[-1],
-            kl=res.kl[-1],
-            kl_best_in_family=res.kl_best,
-            optimisation_gap=res.optimisation_gap,
-            n_optima=res.n_optima,
-            mean=res.mean[-1],
-            cov=res.cov[-1],
-            khat=res.khat,
-            verdict=res.verdict,
-            verdict_level=res.verdict_level,
-        )
-    else:
-        out.update(
-            elbo=None,
-            kl=None,
-            mean=res.mean,
-            cov=res.cov,
-            n_samples=res.n_samples,
-            acceptance=res.acceptance,
-            ess=res.ess,
-            rhat=res.rhat,
-            tau=res.tau,
-            verdict=res.verdict,
-            verdict_level=res.verdict_level,
-        )
+    summary = res.summary()
+    if methods.get(args.method).kind == "mcmc":
+        out.update(elbo=None, kl=None)
+    out.update(summary)
     out = {
         k: ({kk: _jsonable(vv) for kk, vv in v.items()} if isinstance(v, dict) else _jsonable(v))
         for k, v in out.items()

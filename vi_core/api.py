@@ -1,6 +1,8 @@
 """One entry for the CLI and the app: a method on a target -> plain arrays, timed.
 
-``run_vi`` and ``run_sampler`` validate their inputs, run the algorithm under the clock
+Methods come from the registry (vi_core.methods): each builds an init/step algorithm that
+the one loop, vi_core.runner.run, steps and times -- samplers included. ``run_vi`` and
+``run_sampler`` validate their inputs, run the algorithm under the clock
 (``wall_time_s`` covers the algorithm only), then evaluate the yardstick at a few dozen
 snapshots outside the clock: exact ELBO and KL, moment errors and MMD to the truth.
 
@@ -15,25 +17,25 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import ClassVar, NamedTuple
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from vi_core import mcmc
-from vi_core.cavi import best_fixed_point, cavi, cavi_starts, start_point
+from vi_core import mcmc, methods
+from vi_core.cavi import start_point
 from vi_core.families import GaussianQ, GridProductQ
-from vi_core.fits import best_reverse_kl_fit, local_reverse_kl_fit
-from vi_core.gaussvi import AdamOptions, gaussian_vi, to_q
-from vi_core.grid import DEFAULT_N, Grid, make_grid
-from vi_core.metrics import Yardstick, gaussian_elbos, moment_errors, pareto_khat
+from vi_core.grid import Grid, make_grid
+from vi_core.metrics import Yardstick, moment_errors, pareto_khat
+from vi_core.metrics import elbo as grid_q_elbo
 from vi_core.runner import run
+from vi_core.settings import DEFAULTS, Settings
 from vi_core.targets import Target
 from vi_core.verdicts import mcmc_verdict, vi_verdict
 
+# VI_METHODS, MCMC_METHODS, METHODS are importable too (module __getattr__ below).
 __all__ = [
-    "MCMC_METHODS",
-    "METHODS",
-    "VI_METHODS",
+    "MCMC_LABELS",
+    "VI_LABELS",
     "McmcResult",
     "Settings",
     "ViResult",
@@ -43,61 +45,42 @@ __all__ = [
     "snapshot_indices",
 ]
 
-VI_METHODS = ("cavi", "gauss-mf", "gauss-fr")
-MCMC_METHODS = mcmc.MCMC_METHODS
-METHODS = VI_METHODS + MCMC_METHODS
-VI_LABELS = {
-    "cavi": "CAVI (grid, mean-field)",
-    "gauss-mf": "Gaussian VI, mean-field",
-    "gauss-fr": "Gaussian VI, full-rank",
-}
-MCMC_LABELS = {
-    "emcee": "emcee (stretch move)",
-    "emcee-de": "emcee (DE move)",
-    "rwm": "Random-walk Metropolis",
-}
+
+class _Labels(Mapping):
+    """A live view of the registry: method name -> label, for one kind."""
+
+    def __init__(self, kind: str):
+        self._kind = kind
+
+    def _names(self) -> tuple[str, ...]:
+        return methods.vi_methods() if self._kind == "vi" else methods.mcmc_methods()
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._names():
+            raise KeyError(name)
+        return methods.REGISTRY[name].label
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Every knob of a run, with bounds. Frozen, so it keys caches."""
+VI_LABELS = _Labels("vi")
+MCMC_LABELS = _Labels("mcmc")
 
-    n_grid: int = DEFAULT_N
-    cavi_sweeps: int = 300
-    cavi_tol: float = 1e-10
-    vi_steps: int = 1000
-    vi_samples: int = 64
-    vi_lr: float = 0.1
-    walkers: int = 32
-    mcmc_steps: int = 500
-    step_size: float = 0.5
-    time_budget_s: float = 20.0
 
-    BOUNDS: ClassVar[dict[str, tuple[float, float]]] = {
-        "n_grid": (50, 600),
-        "cavi_sweeps": (1, 5000),
-        "cavi_tol": (0.0, 1.0),
-        "vi_steps": (1, 20000),
-        "vi_samples": (1, 1024),
-        "vi_lr": (1e-4, 1.0),
-        "walkers": (4, 512),
-        "mcmc_steps": (2, 50000),
-        "step_size": (1e-3, 100.0),
-        "time_budget_s": (0.01, 600.0),
-    }
-
-    def __post_init__(self):
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            lo, hi = self.BOUNDS[f.name]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"setting {f.name} must be a finite number, got {v!r}")
-            if f.type == "int" and int(v) != v:
-                raise ValueError(f"setting {f.name} must be a whole number, got {v!r}")
-            if not lo <= v <= hi:
-                raise ValueError(f"setting {f.name}={v:g} is outside its bounds [{lo:g}, {hi:g}]")
-        if self.walkers % 2:
-            raise ValueError(f"setting walkers must be even (emcee splits walkers in halves), got {self.walkers}")
+def __getattr__(name: str):
+    # VI_METHODS, MCMC_METHODS, METHODS: read from the registry when asked, so a method
+    # registered later (a test's toy) is in them.
+    if name == "VI_METHODS":
+        return methods.vi_methods()
+    if name == "MCMC_METHODS":
+        return methods.mcmc_methods()
+    if name == "METHODS":
+        return methods.vi_methods() + methods.mcmc_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def snapshot_indices(n: int, k: int = 60) -> np.ndarray:
@@ -108,27 +91,24 @@ def snapshot_indices(n: int, k: int = 60) -> np.ndarray:
     return np.unique(idx.astype(int))
 
 
-class ViResult(NamedTuple):
+@dataclasses.dataclass(frozen=True, eq=False)
+class ViResult:
     """A VI run. T = steps recorded + 1 (the initial q is index 0).
 
-    times (T,) s; elbo (T,) exact; elbo_mc (T,) the MC estimate each step followed (nan for
-    CAVI and the initial q); kl (T,); mean (T, 2); cov (T, 2, 2); loc/chol (T, 2)/(T, 2, 2)
-    for Gaussian q, w1 (T, nx)/w2 (T, ny) for CAVI (else None). snap (S,) indices with
-    mmd/mean_err/cov_err (S,). marg_x (nx,), marg_y (ny,): final q's marginal densities.
+    qs: the T q objects (vi_core.families); times (T,) s; elbo (T,) exact; elbo_mc (T,) the
+    MC estimate each step followed (nan where a method has none); kl (T,); mean (T, 2);
+    cov (T, 2, 2); loc/chol (T, 2)/(T, 2, 2) when every q is a GaussianQ, w1 (T, nx)/w2 (T, ny)
+    when every q is a GridProductQ (else None). snap (S,) indices with mmd/mean_err/cov_err
+    (S,). marg_x (nx,), marg_y (ny,): final q's marginal densities on the grid's axes.
 
-    The family's best member, found outside the clock from several starts: kl_best, elbo_best
-    (= log_evidence - kl_best) its KL and ELBO -- for gauss-mf/gauss-fr the best Gaussian of
-    that family (the run's own last q counts as a start), for CAVI the best fixed point;
-    n_optima: distinct local optima found for this family on this target (1: all starts
-    agree); kl_local: KL of the local optimum this run was climbing to (kl[-1] - kl_local:
-    not yet converged; kl_local - kl_best: a worse local optimum). verdict, verdict_level:
+    The family's best member, found outside the clock (the method's ``best`` hook): kl_best,
+    elbo_best (= log_evidence - kl_best); n_optima: distinct local optima found; kl_local:
+    KL of the local optimum this run was climbing to. verdict, verdict_level:
     vi_core.verdicts.vi_verdict's plain text and level ("good", "warn", "bad").
-
-    CAVI animates the best of its starts (vi_core.cavi.cavi_starts): the shared off-centre
-    start unless another start reaches a better fixed point; the verdict then says so.
     """
 
     method: str
+    qs: tuple
     times: np.ndarray
     wall_time_s: float
     elbo: np.ndarray
@@ -136,10 +116,6 @@ class ViResult(NamedTuple):
     kl: np.ndarray
     mean: np.ndarray
     cov: np.ndarray
-    loc: np.ndarray | None
-    chol: np.ndarray | None
-    w1: np.ndarray | None
-    w2: np.ndarray | None
     snap: np.ndarray
     mmd: np.ndarray
     mean_err: np.ndarray
@@ -154,10 +130,19 @@ class ViResult(NamedTuple):
     n_optima: int = 1
     kl_local: float = math.nan
     verdict_level: str = "good"
+    loc: np.ndarray | None = None
+    chol: np.ndarray | None = None
+    w1: np.ndarray | None = None
+    w2: np.ndarray | None = None
 
     @property
     def n_steps(self) -> int:
         return self.times.size - 1
+
+    @property
+    def label(self) -> str:
+        """The method's label in the registry, e.g. 'Gaussian VI, mean-field'."""
+        return VI_LABELS.get(self.method, self.method)
 
     @property
     def optimisation_gap(self) -> float:
@@ -165,16 +150,39 @@ class ViResult(NamedTuple):
         cost beyond the family's bias."""
         return float(self.kl[-1] - self.kl_best)
 
-    def final_q(self, grid: Grid) -> GaussianQ | GridProductQ:
-        if self.loc is not None:
-            return GaussianQ(self.loc[-1], self.chol[-1])
-        return GridProductQ.on(grid, self.w1[-1], self.w2[-1])
+    def final_q(self, grid: Grid | None = None):
+        """The last q (``grid`` is accepted for older callers and unused)."""
+        return self.qs[-1]
+
+    def summary(self) -> dict:
+        """The final numbers, for the CLI's and the app's JSON (arrays as arrays)."""
+        return {
+            "method": self.method,
+            "wall_time_s": self.wall_time_s,
+            "n_steps": self.n_steps,
+            "elbo": self.elbo[-1],
+            "kl": self.kl[-1],
+            "kl_best_in_family": self.kl_best,
+            "optimisation_gap": self.optimisation_gap,
+            "n_optima": self.n_optima,
+            "mean": self.mean[-1],
+            "cov": self.cov[-1],
+            "mmd": self.mmd[-1],
+            "mean_error": self.mean_err[-1],
+            "cov_error": self.cov_err[-1],
+            "khat": self.khat,
+            "verdict": self.verdict,
+            "verdict_level": self.verdict_level,
+        }
 
 
-class McmcResult(NamedTuple):
+@dataclasses.dataclass(frozen=True, eq=False)
+class McmcResult:
     """An MCMC run. chain (T, W, 2) float32; times (T,) s after each step; snap (S,) step
-    indices with mmd/mean_err/cov_err (S,) of the post-burn-in draws up to that step.
-    verdict, verdict_level: vi_core.verdicts.mcmc_verdict from R-hat, ESS and acceptance."""
+    indices with mmd/mean_err/cov_err (S,) of the post-burn-in draws up to that step;
+    diagnostics (vi_core.mcmc.Diagnostics) on the draws after burn-in, its fields also
+    readable here (n_samples, acceptance, ess, rhat, tau, mean, cov). verdict, verdict_level:
+    vi_core.verdicts.mcmc_verdict from R-hat, ESS and acceptance."""
 
     method: str
     chain: np.ndarray
@@ -184,23 +192,52 @@ class McmcResult(NamedTuple):
     mmd: np.ndarray
     mean_err: np.ndarray
     cov_err: np.ndarray
-    n_samples: int
-    acceptance: float
-    ess: np.ndarray
-    rhat: np.ndarray
-    tau: np.ndarray
-    mean: np.ndarray
-    cov: np.ndarray
+    diagnostics: mcmc.Diagnostics
     verdict: str = ""
     verdict_level: str = ""
+
+    def __getattr__(self, name: str):
+        if name in mcmc.Diagnostics._fields:
+            return getattr(self.diagnostics, name)
+        raise AttributeError(name)
 
     @property
     def n_steps(self) -> int:
         return self.times.size
 
     @property
+    def label(self) -> str:
+        """The method's label in the registry, e.g. 'emcee (stretch move)'."""
+        return MCMC_LABELS.get(self.method, self.method)
+
+    @property
+    def burn_in(self) -> int:
+        """Steps discarded as burn-in (the first quarter): drawn faded, left out of the statistics."""
+        return mcmc.burn_in(self.n_steps)
+
+    @property
     def ess_per_s(self) -> np.ndarray:
         return self.ess / max(self.wall_time_s, 1e-9)
+
+    def summary(self) -> dict:
+        """The final numbers, for the CLI's and the app's JSON (arrays as arrays)."""
+        return {
+            "method": self.method,
+            "wall_time_s": self.wall_time_s,
+            "n_steps": self.n_steps,
+            "n_samples": self.n_samples,
+            "acceptance": self.acceptance,
+            "ess": self.ess,
+            "rhat": self.rhat,
+            "tau": self.tau,
+            "mean": self.mean,
+            "cov": self.cov,
+            "mmd": self.mmd[-1],
+            "mean_error": self.mean_err[-1],
+            "cov_error": self.cov_err[-1],
+            "verdict": self.verdict,
+            "verdict_level": self.verdict_level,
+        }
 
 
 def _init_scale(box) -> tuple[np.ndarray, float]:
@@ -208,167 +245,116 @@ def _init_scale(box) -> tuple[np.ndarray, float]:
     return start_point(box), min(x1 - x0, y1 - y0) / 8.0
 
 
-def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = Settings(), grid=None) -> ViResult:
-    """Run a VI method ('cavi', 'gauss-mf', 'gauss-fr') and score every recorded q."""
-    if method not in VI_METHODS:
-        raise ValueError(f"unknown VI method {method!r}; choose one of {', '.join(VI_METHODS)}")
+def _marginals(q, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(q, GridProductQ):
+        return q.density_x, q.density_y
+    if isinstance(q, GaussianQ):
+        sx, sy = np.sqrt(q.cov[0, 0]), np.sqrt(q.cov[1, 1])
+        mx = np.exp(-0.5 * ((grid.xs - q.loc[0]) / sx) ** 2) / (sx * math.sqrt(2 * math.pi))
+        my = np.exp(-0.5 * ((grid.ys - q.loc[1]) / sy) ** 2) / (sy * math.sqrt(2 * math.pi))
+        return mx, my
+    w = q.cell_weights(grid)  # any other family: its cell probabilities, summed to marginals
+    return w.sum(axis=1) / grid.dx, w.sum(axis=0) / grid.dy
+
+
+def _stack(qs, cls, *attrs):
+    if all(isinstance(q, cls) for q in qs):
+        return [np.stack([getattr(q, a) for q in qs]) for a in attrs]
+    return [None] * len(attrs)
+
+
+def _check_settings(method: methods.Method, settings: Settings) -> None:
+    if method.even_walkers and settings.walkers % 2:
+        raise ValueError(f"setting walkers must be even for {method.name} (emcee splits walkers in halves), "
+                         f"got {settings.walkers}")  # fmt: skip
+
+
+def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> ViResult:
+    """Run a registered VI method (vi_core.methods) and score every recorded q."""
+    m = methods.get(method, "vi")
     _check_seed(seed)
+    _check_settings(m, settings)
     grid = grid if grid is not None else make_grid(target, settings.n_grid)
     start, sd = _init_scale(grid.box)
-    note = ""
-    if method == "cavi":
-        tol = settings.cavi_tol
-        best = best_fixed_point(grid, init_sd=sd)
-        shown = best.best_start  # the shared start (0) unless another start reaches a better fixed point
-        label, w1_0, w2_0 = cavi_starts(grid, init_sd=sd)[shown]
-        if shown:
-            note = (
-                f"Shown: the best of {len(best.start_elbos)} CAVI starts ({label}); the shared off-centre start "
-                f"stops at a fixed point {best.elbo - best.start_elbos[0]:.2f} nats lower."
-            )
-        trace = run(
-            cavi(grid, init_sd=sd, init_factors=(w1_0, w2_0)),
-            settings.cavi_sweeps,
-            seed,
-            stop=lambda s, i: abs(i.delta) <= tol,
-            time_budget_s=settings.time_budget_s,
-        )
-        wall = float(trace.times[-1])
-        w1 = np.stack([s.w1 for s in trace.states])
-        w2 = np.stack([s.w2 for s in trace.states])
-        elbo = np.array([s.elbo for s in trace.states])
-        elbo_mc = np.full_like(elbo, np.nan)
-        mean = np.stack([w1 @ grid.xs, w2 @ grid.ys], axis=-1)
-        var = np.stack([(w1 * (grid.xs - mean[:, :1]) ** 2).sum(1), (w2 * (grid.ys - mean[:, 1:]) ** 2).sum(1)], -1)
-        cov = np.zeros((elbo.size, 2, 2))
-        cov[:, 0, 0], cov[:, 1, 1] = var[:, 0], var[:, 1]
-        loc = chol = None
-        qs = [GridProductQ.on(grid, w1[k], w2[k]) for k in range(elbo.size)]
-        q_final = qs[-1]
-        marg_x, marg_y = q_final.density_x, q_final.density_y
-        elbo_best, elbo_local, n_optima = (
-            max(best.elbo, elbo[-1]),
-            max(best.start_elbos[shown], elbo[-1]),
-            best.n_optima,
-        )
-        family = "mean-field products q1(z1) q2(z2)"
+    plan = m.build(target, grid, settings, start, sd)
+    trace = run(plan.algorithm, plan.n_steps, seed, stop=plan.stop, time_budget_s=settings.time_budget_s)
+    qs = tuple(m.q(s, grid) for s in trace.states)
+    if m.elbo is not None:
+        elbo, elbo_mc = m.elbo(target, grid, qs, trace)
     else:
-        full_rank = method == "gauss-fr"
-        x0, x1, y0, y1 = grid.box
-        algo = gaussian_vi(
-            target,
-            start,
-            sd,
-            full_rank=full_rank,
-            n_samples=settings.vi_samples,
-            n_steps=settings.vi_steps,
-            adam=AdamOptions(lr=settings.vi_lr),
-            scale=np.array([(x1 - x0) / 8.0, (y1 - y0) / 8.0]),
-        )
-        trace = run(algo, settings.vi_steps, seed, time_budget_s=settings.time_budget_s)
-        wall = float(trace.times[-1])
-        qs = [to_q(s.avg) for s in trace.states]
-        loc = np.stack([q.loc for q in qs])
-        chol = np.stack([q.chol for q in qs])
-        elbo = _elbo_trace(target, loc, chol)
-        elbo[-1] = gaussian_elbos(target, loc[-1:], chol[-1:])[0]
-        elbo_mc = np.concatenate([[np.nan], [i.mc_elbo for i in trace.infos]])
-        mean, cov = loc, chol @ np.swapaxes(chol, 1, 2)
-        w1 = w2 = None
-        q_final = qs[-1]
-        sx, sy = np.sqrt(cov[-1, 0, 0]), np.sqrt(cov[-1, 1, 1])
-        marg_x = np.exp(-0.5 * ((grid.xs - loc[-1, 0]) / sx) ** 2) / (sx * math.sqrt(2 * math.pi))
-        marg_y = np.exp(-0.5 * ((grid.ys - loc[-1, 1]) / sy) ** 2) / (sy * math.sqrt(2 * math.pi))
-        # The optimum this run was climbing to, then every start's optimum with it as one more start.
-        local_q, local_elbo = local_reverse_kl_fit(grid, q_final, full_rank)
-        try:
-            opt = best_reverse_kl_fit(grid, full_rank, extra_starts=(local_q,))
-            search_elbo, n_optima = opt.elbo, opt.n_optima
-        except ValueError:  # no start has a finite ELBO (a density zero almost everywhere): the run is all we have
-            search_elbo, n_optima = -math.inf, 1
-        elbo_best, elbo_local = max(search_elbo, local_elbo, elbo[-1]), max(local_elbo, elbo[-1])
-        family = "full-rank Gaussians" if full_rank else "mean-field Gaussians"
+        elbo = np.array([grid_q_elbo(grid, q) for q in qs])
+        elbo_mc = np.full_like(elbo, np.nan)
+    mean = np.stack([q.mean for q in qs])
+    cov = np.stack([q.cov for q in qs])
+    best = m.best(target, grid, qs, elbo, plan) if m.best is not None else methods.Best(elbo[-1], elbo[-1], 1)
     kl = grid.log_z - elbo
     snap = snapshot_indices(elbo.size)
     yard = Yardstick(grid)
     mmd = np.array([yard.mmd_q(qs[k]) for k in snap])
     errs = np.array([moment_errors(grid, mean[k], cov[k]) for k in snap])
-    khat = pareto_khat(target, q_final, seed=seed)
-    kl_best, kl_local = grid.log_z - elbo_best, grid.log_z - elbo_local
+    khat = pareto_khat(target, qs[-1], seed=seed)
+    kl_best, kl_local = grid.log_z - best.elbo_best, grid.log_z - best.elbo_local
     verdict = vi_verdict(
         khat,
         float(kl[-1]),
         kl_best=kl_best,
         kl_local=kl_local,
-        n_optima=n_optima,
+        n_optima=best.n_optima,
         reference_truncated=bool(getattr(grid, "reference_truncated", False)),
-        family=family,
-        note=note,
+        family=m.family or m.label,
+        note=plan.note,
     )
+    marg_x, marg_y = _marginals(qs[-1], grid)
+    loc, chol = _stack(qs, GaussianQ, "loc", "chol")
+    w1, w2 = _stack(qs, GridProductQ, "w1", "w2")
     return ViResult(
-        method,
-        trace.times,
-        wall,
-        elbo,
-        elbo_mc,
-        kl,
-        mean,
-        cov,
-        loc,
-        chol,
-        w1,
-        w2,
-        snap,
-        mmd,
-        errs[:, 0],
-        errs[:, 1],
-        marg_x,
-        marg_y,
-        grid.log_z,
-        khat,
-        verdict.text,
-        float(kl_best),
-        float(elbo_best),
-        int(n_optima),
-        float(kl_local),
-        verdict.level,
+        method=method,
+        qs=qs,
+        times=trace.times,
+        wall_time_s=float(trace.times[-1]),
+        elbo=elbo,
+        elbo_mc=elbo_mc,
+        kl=kl,
+        mean=mean,
+        cov=cov,
+        snap=snap,
+        mmd=mmd,
+        mean_err=errs[:, 0],
+        cov_err=errs[:, 1],
+        marg_x=marg_x,
+        marg_y=marg_y,
+        log_evidence=grid.log_z,
+        khat=khat,
+        verdict=verdict.text,
+        kl_best=float(kl_best),
+        elbo_best=float(best.elbo_best),
+        n_optima=int(best.n_optima),
+        kl_local=float(kl_local),
+        verdict_level=verdict.level,
+        loc=loc,
+        chol=chol,
+        w1=w1,
+        w2=w2,
     )
 
 
 def _elbo_trace(target: Target, loc: np.ndarray, chol: np.ndarray) -> np.ndarray:
-    """Exact ELBOs of every recorded Gaussian q, (T,), by the q-centred quadrature.
+    """Kept for callers of the old name: vi_core.methods.gauss.elbo_trace."""
+    from vi_core.methods.gauss import elbo_trace
 
-    61 nodes a side, or 41 where that is as good: when the two agree within 1e-7 nats at the
-    snapshot states (early ones included), the smooth target needs no more, and a run of
-    1000 steps on a costly density (the data posteriors) is scored in half the time.
-    """
-    snap = snapshot_indices(loc.shape[0])
-    fine = gaussian_elbos(target, loc[snap], chol[snap], n=61)
-    coarse = gaussian_elbos(target, loc[snap], chol[snap], n=41)
-    if np.allclose(coarse, fine, rtol=0.0, atol=1e-7):
-        return gaussian_elbos(target, loc, chol, n=41)
-    return gaussian_elbos(target, loc, chol, n=61)
+    return elbo_trace(target, loc, chol)
 
 
-def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings = Settings(), grid=None) -> McmcResult:
-    """Run an MCMC method ('emcee', 'emcee-de', 'rwm') and score its draws over time."""
-    if method not in MCMC_METHODS:
-        raise ValueError(f"unknown MCMC method {method!r}; choose one of {', '.join(MCMC_METHODS)}")
+def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> McmcResult:
+    """Run a registered sampler (vi_core.methods) and score its draws over time."""
+    m = methods.get(method, "mcmc")
     _check_seed(seed)
+    _check_settings(m, settings)
     grid = grid if grid is not None else make_grid(target, settings.n_grid)
     start, sd = _init_scale(grid.box)
-    res = mcmc.run_mcmc(
-        target,
-        method,
-        seed,
-        start,
-        np.full(2, sd / 4.0),
-        n_walkers=settings.walkers,
-        n_steps=settings.mcmc_steps,
-        step_size=settings.step_size,
-        time_budget_s=settings.time_budget_s,
-    )
-    wall = float(res.times[-1])
+    plan = m.build(target, grid, settings, start, sd)
+    trace = run(plan.algorithm, plan.n_steps, seed, stop=plan.stop, time_budget_s=settings.time_budget_s)
+    res = mcmc.chain_of(trace, m.draws)
     snap = snapshot_indices(res.times.size)
     snap = snap[snap >= 1]
     yard = Yardstick(grid)
@@ -377,39 +363,32 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
         draws = res.chain[mcmc.burn_in(k + 1) : k + 1].reshape(-1, 2)
         mmd.append(yard.mmd_samples(draws))
         errs.append(moment_errors(grid, draws.mean(axis=0), np.cov(draws.T)))
-    errs = np.array(errs)
+    errs = np.array(errs).reshape(-1, 2)
     d = mcmc.diagnostics(res)
     verdict = mcmc_verdict(d.rhat, d.ess, d.acceptance)
     return McmcResult(
-        method,
-        res.chain.astype(np.float32),
-        res.times,
-        wall,
-        snap,
-        np.array(mmd),
-        errs[:, 0],
-        errs[:, 1],
-        d.n_samples,
-        d.acceptance,
-        d.ess,
-        d.rhat,
-        d.tau,
-        d.mean,
-        d.cov,
-        verdict.text,
-        verdict.level,
+        method=method,
+        chain=res.chain.astype(np.float32),
+        times=res.times,
+        wall_time_s=float(res.times[-1]),
+        snap=snap,
+        mmd=np.array(mmd),
+        mean_err=errs[:, 0],
+        cov_err=errs[:, 1],
+        diagnostics=d,
+        verdict=verdict.text,
+        verdict_level=verdict.level,
     )
 
 
-def run_method(target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box=None):
-    """Dispatch on the method name; returns (grid, ViResult | McmcResult, seconds incl. scoring).
+def run_method(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, box=None):
+    """Dispatch on the method's kind; returns (grid, ViResult | McmcResult, seconds incl. scoring).
 
     box: (xmin, xmax, ymin, ymax) for the grid and CAVI, default the target's own."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    m = methods.get(method)
     t0 = time.perf_counter()
     grid = make_grid(target, settings.n_grid, box)
-    fn = run_vi if method in VI_METHODS else run_sampler
+    fn = run_vi if m.kind == "vi" else run_sampler
     result = fn(target, method, seed, settings, grid=grid)
     return grid, result, time.perf_counter() - t0
 

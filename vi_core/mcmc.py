@@ -1,8 +1,7 @@
-"""MCMC behind one ``run`` interface: emcee's ensemble sampler with three moves.
+"""MCMC on the one run loop: emcee's ensemble sampler stepped by vi_core.runner.run.
 
-* ``emcee``    -- affine-invariant stretch move (Goodman & Weare), emcee's default;
-* ``emcee-de`` -- differential-evolution move;
-* ``rwm``      -- random-walk Metropolis: emcee's GaussianMove, every walker an independent chain.
+The moves (stretch, differential evolution, random-walk Metropolis) are registered methods
+in vi_core.methods.emcee_moves.
 
 emcee's per-step Python overhead dominates on cheap 2D densities, so the defaults use
 many walkers and few steps, and the log density is vectorised over walkers.
@@ -12,18 +11,27 @@ emcee's integrated autocorrelation time, all on the draws after burn-in.
 
 from __future__ import annotations
 
-import time
 from typing import NamedTuple
 
 import emcee
 import numpy as np
 from arviz_stats.base import array_stats
+from emcee.model import Model  # what moves' propose(model, state) take; emcee builds it the same way
 
+from vi_core.runner import Algorithm, Trace, run
 from vi_core.targets import Target
 
-__all__ = ["MCMC_METHODS", "McmcRun", "burn_in", "diagnostics", "run_mcmc"]
-
-MCMC_METHODS = ("emcee", "emcee-de", "rwm")
+__all__ = [
+    "EnsembleState",
+    "McmcRun",
+    "burn_in",
+    "chain_of",
+    "diagnostics",
+    "ensemble",
+    "initial_walkers",
+    "log_prob_fn",
+    "run_mcmc",
+]
 
 
 class McmcRun(NamedTuple):
@@ -40,19 +48,60 @@ def burn_in(n_steps: int) -> int:
     return n_steps // 4
 
 
-def _moves(method: str, step_size: float):
-    if method == "emcee":
-        return emcee.moves.StretchMove()
-    if method == "emcee-de":
-        return emcee.moves.DEMove()
-    if method == "rwm":
-        return emcee.moves.GaussianMove(np.full(2, step_size**2))
-    raise ValueError(f"unknown MCMC method {method!r}; choose one of {', '.join(MCMC_METHODS)}")
-
-
 def initial_walkers(rng: np.random.Generator, start: np.ndarray, spread: np.ndarray, n_walkers: int):
     """Walkers in a small ball around ``start``, (W, 2): burn-in from one place is visible."""
     return start + spread * rng.standard_normal((n_walkers, 2))
+
+
+def log_prob_fn(target: Target):
+    """The target's log density for a batch of walkers, nan (outside the support) as -inf."""
+
+    def log_prob(z):
+        with np.errstate(all="ignore"):
+            lp = target.log_density(z)
+        return np.where(np.isnan(lp), -np.inf, lp)
+
+    return log_prob
+
+
+class EnsembleState(NamedTuple):
+    """walkers: emcee's State (coords (W, 2), log_prob (W,)); random: the legacy RandomState
+    emcee's moves draw from, seeded from our Generator at init and passed along like it."""
+
+    walkers: emcee.State
+    random: np.random.RandomState
+
+
+def ensemble(target: Target, move, start: np.ndarray, spread: np.ndarray, n_walkers: int) -> Algorithm:
+    """emcee's EnsembleSampler with one move as an init/step pair.
+
+    init draws the walkers around ``start`` and seeds emcee's RandomState from our Generator
+    (one seed fixes all); step is the body of ``EnsembleSampler.sample``'s loop -- pick the
+    move (one draw, as emcee does), ``move.propose(model, state)`` -- so the chain is the one
+    ``EnsembleSampler.run_mcmc`` draws from the same State, at its speed. The run loop keeps
+    only the walker positions (``keep``). The ensemble moves need an even number of walkers.
+    """
+    if n_walkers < 4 or n_walkers % 2:
+        raise ValueError(f"walkers must be an even number >= 4 for emcee's moves, got {n_walkers}")
+    start, spread = np.asarray(start, float), np.asarray(spread, float)
+    sampler = emcee.EnsembleSampler(n_walkers, 2, log_prob_fn(target), moves=move, vectorize=True)
+    moves, weights = [move], np.ones(1)
+
+    def init(rng):
+        p0 = initial_walkers(rng, start, spread, n_walkers)
+        random = np.random.RandomState(int(rng.integers(2**31)))
+        walkers = emcee.State(p0)
+        walkers.log_prob, walkers.blobs = sampler.compute_log_prob(p0)
+        return EnsembleState(walkers, random)
+
+    def step(rng, state):
+        model = Model(sampler.log_prob_fn, sampler.compute_log_prob, map, state.random)
+        chosen = state.random.choice(moves, p=weights)  # emcee draws its move even when there is one
+        old = state.walkers  # moves update the State they are given in place: give them a copy
+        walkers, accepted = chosen.propose(model, emcee.State(old.coords.copy(), log_prob=old.log_prob.copy()))
+        return EnsembleState(walkers, state.random), accepted
+
+    return Algorithm(init, step, keep=lambda state: state.walkers.coords)
 
 
 def run_mcmc(
@@ -66,36 +115,22 @@ def run_mcmc(
     step_size: float = 0.5,
     time_budget_s: float | None = None,
 ) -> McmcRun:
-    """Sample with emcee; every step timed. Same seed -> same chain."""
-    move = _moves(method, step_size)
-    if n_walkers < 4 or n_walkers % 2:
-        raise ValueError(f"n_walkers must be an even number >= 4, got {n_walkers}")
-    rng = np.random.default_rng(seed)
+    """Sample with one of emcee's moves (vi_core.methods.emcee_moves.MOVES); every step timed
+    by vi_core.runner.run. Same seed -> same chain."""
+    from vi_core.methods.emcee_moves import MOVES
 
-    def log_prob(z):
-        with np.errstate(all="ignore"):
-            lp = target.log_density(z)
-        return np.where(np.isnan(lp), -np.inf, lp)
+    if method not in MOVES:
+        raise ValueError(f"unknown MCMC method {method!r}; choose one of {', '.join(MOVES)}")
+    algo = ensemble(target, MOVES[method](step_size), start, spread, n_walkers)
+    return chain_of(run(algo, n_steps, seed, time_budget_s=time_budget_s))
 
-    t0 = time.perf_counter()
-    p0 = initial_walkers(rng, np.asarray(start, float), np.asarray(spread, float), n_walkers)
-    # emcee draws from a legacy RandomState; seed it from our Generator so one seed fixes all.
-    state = emcee.State(p0, random_state=np.random.RandomState(int(rng.integers(2**31))).get_state())
-    sampler = emcee.EnsembleSampler(n_walkers, 2, log_prob, moves=move, vectorize=True)
-    times = np.empty(n_steps)
-    chain = np.empty((n_steps, n_walkers, 2))
-    prev = p0
-    k = 0
-    for k, st in enumerate(sampler.sample(state, iterations=n_steps, store=False)):
-        chain[k] = st.coords
-        times[k] = time.perf_counter() - t0
-        if time_budget_s is not None and times[k] > time_budget_s:
-            break
-    else:
-        k = n_steps - 1
-    chain, times = chain[: k + 1], times[: k + 1]
-    accepted = np.any(np.diff(np.concatenate([prev[None], chain]), axis=0) != 0, axis=-1)
-    return McmcRun(chain, times, accepted)
+
+def chain_of(trace: Trace, draws=lambda s: s) -> McmcRun:
+    """A recorded run of walkers -> (chain after each step, times, accepted): the initial
+    positions (trace.states[0]) only decide whether the first step moved."""
+    chain = np.stack([draws(s) for s in trace.states])
+    accepted = np.any(np.diff(chain, axis=0) != 0, axis=-1)
+    return McmcRun(chain[1:], trace.times[1:], accepted)
 
 
 class Diagnostics(NamedTuple):

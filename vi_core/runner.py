@@ -19,12 +19,17 @@ __all__ = ["Algorithm", "Trace", "run"]
 
 
 class Algorithm(NamedTuple):
+    """init(rng) -> State; step(rng, state) -> (State, Info); keep(state) -> what the trace
+    records of each state (default: the state itself; a sampler whose state carries a
+    random-number generator keeps only its positions)."""
+
     init: Callable[[np.random.Generator], Any]
     step: Callable[[np.random.Generator, Any], tuple[Any, Any]]
+    keep: Callable[[Any], Any] | None = None
 
 
 class Trace(NamedTuple):
-    """states: [init state, state after step 1, ...]; infos: one per step;
+    """states: [init state, state after step 1, ...] (as ``Algorithm.keep`` records them); infos: one per step;
     times (n + 1,): seconds since the start of ``init`` at which each state existed."""
 
     states: list
@@ -42,12 +47,14 @@ def run(
     """Run ``n_steps`` steps (fewer if ``stop(state, info)`` or the time budget says so)."""
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
+    keep = algorithm.keep or (lambda s: s)
     state = algorithm.init(rng)
-    states, infos, times = [state], [], [time.perf_counter() - t0]
+    states, infos, times = [keep(state)], [], [time.perf_counter() - t0]
+    step = algorithm.step
     for _ in range(n_steps):
-        state, info = algorithm.step(rng, state)
+        state, info = step(rng, state)
         now = time.perf_counter() - t0
-        states.append(state)
+        states.append(keep(state))
         infos.append(info)
         times.append(now)
         if (stop is not None and stop(state, info)) or (time_budget_s is not None and now > time_budget_s):

@@ -4,6 +4,8 @@ the keyboard drives the animation, and every 2D density plot on every page keeps
 import pytest
 from playwright.sync_api import Page, expect
 
+from ui import nav
+
 from .helpers import (
     RACE,
     SCALES_JS,
@@ -117,9 +119,8 @@ PAGES = {
     "playground-before-run": "/",
     "playground-after-run": "/?target=gaussian&p_rho=0.8&run=1",
     "playground-mixture": "/?target=mixture&vi=gauss-mf&mcmc=emcee-de&run=1",
-    "theory": "/Theory",
-    "conjugate": "/Conjugate_example",
-    "lessons": "/Lessons",
+    # every other page, by its deep link, from the one list of pages
+    **{p.url.strip("/").lower(): p.url for p in nav.PAGES if p.url != "/"},
 }
 
 

@@ -1,4 +1,4 @@
-"""Marching squares: level lines of known shapes land where they should."""
+"""Contour lines (contourpy): level lines of known shapes land where they should, as NaN-separated polylines."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,31 @@ def test_circles_of_a_radial_function(level):
     np.testing.assert_allclose(np.hypot(pts[:, 0], pts[:, 1]), level, atol=2e-3)
     angles = np.sort(np.arctan2(pts[:, 1], pts[:, 0]))
     assert np.max(np.diff(angles)) < 0.2
-    assert xs.dtype == np.float32 and np.isnan(xs[2::3]).all()
+    assert xs.dtype == np.float32 and ys.dtype == np.float32
+    # one closed polyline, ended by one NaN: first vertex == last vertex
+    assert np.isnan(xs).sum() == 1 and np.isnan(xs[-1])
+    np.testing.assert_allclose(pts[0], pts[-1], atol=1e-6)
+
+
+def test_levels_are_joined_polylines_with_fewer_points_than_segments():
+    x = np.linspace(-3, 3, 61)
+    f = np.hypot(x[None, :], x[:, None])
+    xs, ys = contour_segments(x, x, f, [1.0, 2.0])
+    assert np.isnan(xs).sum() == 2, "one polyline per circle"
+    assert np.array_equal(np.isnan(xs), np.isnan(ys))
+    # a segment per crossed cell would need 3 values per cell; a polyline needs about 1
+    n_cells = sum(int(((f[:-1, :-1] > c) != (f[1:, 1:] > c)).sum()) for c in (1.0, 2.0))
+    assert xs.size < 1.5 * n_cells
+
+
+def test_non_finite_values_are_masked():
+    x = np.linspace(-3, 3, 61)
+    f = np.hypot(x[None, :], x[:, None])
+    f[:, :5] = np.nan
+    f[:5, :] = np.inf
+    xs, ys = contour_segments(x, x, f, [1.0])
+    pts = _points(xs, ys)
+    np.testing.assert_allclose(np.hypot(pts[:, 0], pts[:, 1]), 1.0, atol=2e-3)
 
 
 def test_rows_follow_y_for_a_tilted_plane():

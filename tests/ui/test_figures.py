@@ -1,5 +1,6 @@
 """Figure builders: frames, what each frame shows, payload, and the numbers drawn."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,6 +9,7 @@ import plotly.io as pio
 import pytest
 
 from ui import figures
+from ui.figures import race
 from vi_core.api import Settings, run_sampler, run_vi
 from vi_core.grid import make_grid
 from vi_core.mcmc import burn_in
@@ -75,7 +77,7 @@ def test_each_frame_shows_exactly_the_draws_up_to_it(runs, clock):
     fig = figures.race_figure(grid, vi, mc, clock)
     ids = _chunk_ids(fig)
     _, mc_idx, _, _ = figures.frame_plan(vi, mc, clock)
-    chunks = figures._sample_chunks(mc, mc_idx)
+    chunks = race._sample_chunks(mc, mc_idx)
     assert len(chunks) == len(ids)
     keep = min(1.0, figures.MAX_POINTS / (mc.chain.shape[0] * mc.chain.shape[1]))
     shown_before = -1
@@ -129,7 +131,7 @@ def test_gauge_numbers_are_the_decomposition(runs):
     assert f"ln p(X) = {grid.log_z:.3f} = ELBO + KL" in title
     status = [d["text"][0] for d in last["data"] if d.get("mode") == "text" and d.get("xaxis") == "x"]
     n = vi.times.size - 1
-    assert status[0].endswith(f"step {n}/{n}<br>" + figures._fmt_time(vi.times[-1]))
+    assert status[0].endswith(f"step {n}/{n}<br>" + race._fmt_time(vi.times[-1]))
 
 
 def test_elbo_panel_labels_the_estimate_and_the_best_in_family(runs):
@@ -139,8 +141,10 @@ def test_elbo_panel_labels_the_estimate_and_the_best_in_family(runs):
     assert any("estimate" in n and "can exceed ln p(X)" in n for n in names)
     # the family's best ELBO, when the engine knows it, is a labelled dotted line
     best = vi.elbo[-1] - 0.01
-    fields = dict(vi._asdict()) if hasattr(vi, "_asdict") else {}
-    fake = type("V", (), {**fields, "elbo_best": best, "n_steps": vi.n_steps})()
+    if dataclasses.is_dataclass(vi):
+        fake = dataclasses.replace(vi, elbo_best=best)
+    else:
+        fake = vi._replace(elbo_best=best)
     fig = figures.race_figure(grid, fake, mc, "iteration")
     label = [d for d in fig["data"] if d.get("text") == ["best in family"]]
     line = [d for d in fig["data"] if d.get("name") == "best ELBO in the family"]
@@ -169,7 +173,7 @@ def test_two_kinds_of_quantity_opt_out_and_say_so():
 def test_ellipses_are_one_two_three_sigma():
     loc = np.array([1.0, -1.0])
     chol = np.array([[2.0, 0.0], [0.5, 0.5]])
-    x, y = figures._ellipses(loc, chol)
+    x, y = figures.ellipses(loc, chol)
     pts = np.column_stack([x, y])
     pts = pts[~np.isnan(pts).any(axis=1)]
     u = np.linalg.solve(chol, (pts - loc).T)
@@ -179,7 +183,7 @@ def test_ellipses_are_one_two_three_sigma():
 
 def test_radius_levels_match_gaussian_sigmas():
     lp = -0.5 * np.array([0.0, 1.0, 4.0, 9.0])  # log density at Mahalanobis radii 0, 1, 2, 3
-    np.testing.assert_allclose(figures._radius(lp), [0, 1, 2, 3], atol=1e-12)
+    np.testing.assert_allclose(figures.radius(lp), [0, 1, 2, 3], atol=1e-12)
 
 
 def test_marginal_figure_reports_variance_ratio(runs):

@@ -75,3 +75,41 @@ def test_every_value_round_trips_to_the_last_digit():
 def test_a_bad_box_falls_back_with_a_notice(raw):
     spec, _, notices = from_query({"target": "gaussian", "box": raw})
     assert spec.box is None and len(notices) == 1 and "box=" in notices[0]
+
+
+OLD_LINK = (
+    "target=gaussian&p_rho=0.95&vi=cavi&mcmc=emcee&seed=0&vi_steps=1000&cavi_sweeps=300&K=64&lr=0.1"
+    "&walkers=32&steps=500&step=0.5&grid=200&clock=iteration&run=1"
+)
+
+
+def test_old_links_open_the_same_run():
+    # Links shared before the readable keys (K, lr, steps, step) still open the same run.
+    from urllib.parse import parse_qsl
+
+    old = dict(parse_qsl(OLD_LINK))
+    spec, clock, notices = from_query(old)
+    assert notices == [] and clock == "iteration"
+    assert spec == RunSpec(make_target("gaussian", rho=0.95), "cavi", "emcee", 0, Settings())
+    changed, _, _ = from_query({**old, "K": "8", "lr": "0.02", "steps": "250", "step": "0.7"})
+    assert changed.settings == Settings(vi_samples=8, vi_lr=0.02, mcmc_steps=250, step_size=0.7)
+    assert from_query(to_query(changed))[0] == changed
+
+
+def test_links_use_readable_keys_from_the_settings_table():
+    from vi_core.settings import TABLE
+
+    q = to_query(DEFAULT)
+    assert {s.query for s in TABLE if s.query} <= set(q)
+    assert {"vi_samples", "vi_lr", "mcmc_steps", "step_size"} <= set(q) and not {"K", "lr", "steps", "step"} & set(q)
+
+
+def test_the_new_key_wins_over_an_old_one():
+    spec, _, _ = from_query({"mcmc_steps": "300", "steps": "100"})
+    assert spec.settings.mcmc_steps == 300
+
+
+def test_odd_walkers_are_refused_for_emcee():
+    # emcee's rule; a sampler without it keeps odd counts (tests/vi_core/test_methods.py)
+    spec, _, notices = from_query({"mcmc": "emcee", "walkers": "9"})
+    assert spec.settings.walkers == Settings().walkers and "walkers=9" in notices[0]

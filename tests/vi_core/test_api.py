@@ -1,6 +1,8 @@
 """The run entry points: every target x method, timestamps, determinism, validation."""
 
+import dataclasses
 import math
+from dataclasses import MISSING
 
 import numpy as np
 import pytest
@@ -65,7 +67,7 @@ def test_time_budget_stops_a_run_early():
         (lambda: run_vi(make_target("gaussian"), "cavi", seed=1.5), "seed must be an integer"),
         (lambda: Settings(vi_steps=0), "vi_steps=0 is outside its bounds"),
         (lambda: Settings(vi_lr=float("nan")), "vi_lr must be a finite number"),
-        (lambda: Settings(walkers=33), "walkers must be even"),
+        (lambda: run_sampler(make_target("gaussian"), "emcee", settings=Settings(walkers=33)), "walkers must be even"),
         (lambda: Settings(mcmc_steps=2.5), "mcmc_steps must be a whole number"),
     ],
 )
@@ -79,13 +81,23 @@ def test_methods_are_complete():
     assert set(METHODS) == set(VI_METHODS) | set(MCMC_METHODS)
 
 
-def test_vi_result_new_fields_have_defaults():
-    # Code that builds a ViResult positionally with the original 21 fields keeps working.
+def test_results_are_built_by_keyword_and_carry_their_qs():
     res = run_vi(make_target("gaussian"), "cavi", settings=SMALL)
-    old = ViResult(*res[:21])
-    assert math.isnan(old.kl_best) and math.isnan(old.elbo_best) and old.n_optima == 1
-    assert math.isnan(old.optimisation_gap)
-    assert ViResult._fields[-5:] == ("kl_best", "elbo_best", "n_optima", "kl_local", "verdict_level")
+    assert len(res.qs) == res.n_steps + 1 and res.final_q() is res.qs[-1]
+    np.testing.assert_allclose(res.mean[-1], res.qs[-1].mean)
+    assert res.w1 is not None and res.loc is None
+    bare = ViResult(**{f.name: getattr(res, f.name) for f in dataclasses.fields(ViResult) if f.default is MISSING})
+    assert math.isnan(bare.kl_best) and math.isnan(bare.optimisation_gap) and bare.n_optima == 1
+    mc = run_sampler(make_target("gaussian"), "rwm", settings=SMALL)
+    assert mc.acceptance == mc.diagnostics.acceptance and mc.ess.shape == (2,)
+    for r in (res, mc):
+        s = r.summary()
+        assert s["method"] == r.method and s["n_steps"] == r.n_steps and s["verdict"] == r.verdict
+
+
+def test_walkers_need_not_be_even_for_settings():
+    # The even rule is emcee's: Settings takes any walker count in bounds.
+    assert Settings(walkers=33).walkers == 33
 
 
 @pytest.mark.parametrize("name", ["banana", "u4", "challenger"])

@@ -1,13 +1,14 @@
 """The command line, run as a user would: python -m vi_core ..."""
 
 import json
+import math
 import subprocess
 import sys
 
 import pytest
 
 from vi_core.__main__ import main
-from vi_core.api import METHODS
+from vi_core.api import METHODS, VI_METHODS
 from vi_core.targets import REGISTRY
 
 
@@ -70,12 +71,46 @@ def test_sampler_json_has_diagnostics():
     assert res["n_samples"] > 0 and 0 < res["acceptance"] < 1 and len(res["ess"]) == 2 and len(res["rhat"]) == 2
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("name", list(REGISTRY))
-def test_every_pair_runs_from_the_cli(name, method, capsys):
+def _covering_pairs():
+    """Each registered method once and each target once: len = max(#methods, #targets)."""
+    names, ms = list(REGISTRY), list(METHODS)
+    return [(names[k % len(names)], ms[k % len(ms)]) for k in range(max(len(names), len(ms)))]
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@pytest.mark.parametrize(("name", "method"), _covering_pairs())
+def test_each_method_and_each_target_from_the_cli(name, method, capsys):
     # in-process for speed: the same main() the module runs
     assert main(["run", "--target", name, "--method", method, "--steps", "20", "--grid", "60", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["method"] == method
+    res = json.loads(capsys.readouterr().out)
+    assert res["method"] == method and res["target"] == name and res["n_steps"] >= 1
+    for key in ("log_evidence", "wall_time_s", "mmd", "mean_error", "cov_error"):
+        assert _finite(res[key]), (key, res[key])
+    assert len(res["mean"]) == 2 and all(_finite(v) for v in res["mean"])
+    assert all(_finite(v) for row in res["cov"] for v in row)
+    assert res["verdict_level"] in ("good", "warn", "bad") and res["verdict"]
+    if method in VI_METHODS:
+        assert _finite(res["elbo"]) and _finite(res["kl"]) and _finite(res["khat"])
+        assert abs(res["elbo"] + res["kl"] - res["log_evidence"]) < 1e-9
+        assert res["n_steps"] <= 20  # --steps is the method's own steps setting
+    else:
+        assert res["elbo"] is None and res["n_steps"] == 20 and res["n_samples"] > 0
+        assert 0 <= res["acceptance"] <= 1 and len(res["ess"]) == 2 and len(res["rhat"]) == 2
+
+
+def test_covering_set_covers():
+    pairs = _covering_pairs()
+    assert {n for n, _ in pairs} == set(REGISTRY) and {m for _, m in pairs} == set(METHODS)
+
+
+def test_every_setting_has_a_flag(capsys):
+    assert main(["run", "--target", "gaussian", "--method", "rwm", "--walkers", "6", "--mcmc-steps", "30",
+                 "--step-size", "0.3", "--grid", "60", "--json"]) == 0  # fmt: skip
+    res = json.loads(capsys.readouterr().out)
+    assert res["n_steps"] == 30 and res["n_samples"] == (30 - 30 // 4) * 6  # 6 walkers: rwm needs no even rule
 
 
 def test_readable_table_without_json():

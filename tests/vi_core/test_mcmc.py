@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from vi_core.api import Settings, run_sampler
-from vi_core.mcmc import MCMC_METHODS, burn_in, diagnostics, run_mcmc
+from vi_core.api import MCMC_METHODS, Settings, run_sampler
+from vi_core.mcmc import burn_in, diagnostics, run_mcmc
 from vi_core.targets import make_target
 
 TRUE_COV = np.array([[1.0, 0.8], [0.8, 1.0]])
@@ -65,4 +65,24 @@ def test_bad_sampler_arguments():
     with pytest.raises(ValueError, match="unknown MCMC method 'hmc'"):
         run_sampler(t, "hmc")
     with pytest.raises(ValueError, match="walkers must be even"):
-        Settings(walkers=7)
+        run_sampler(t, "emcee", settings=Settings(walkers=7))
+    with pytest.raises(ValueError, match="walkers must be an even number"):
+        run_mcmc(t, "emcee", 0, start=np.zeros(2), spread=np.ones(2), n_walkers=7)
+
+
+def test_stepping_emcee_from_the_loop_is_emcees_own_chain():
+    # One iteration per step of vi_core.runner.run reproduces EnsembleSampler.run_mcmc exactly.
+    import emcee
+
+    from vi_core.mcmc import initial_walkers, log_prob_fn
+    from vi_core.methods.emcee_moves import MOVES
+
+    t = make_target("banana")
+    ours = run_mcmc(t, "emcee", 3, start=np.array([1.0, 2.0]), spread=np.full(2, 0.2), n_walkers=16, n_steps=40)
+    rng = np.random.default_rng(3)
+    p0 = initial_walkers(rng, np.array([1.0, 2.0]), np.full(2, 0.2), 16)
+    state = emcee.State(p0, random_state=np.random.RandomState(int(rng.integers(2**31))).get_state())
+    sampler = emcee.EnsembleSampler(16, 2, log_prob_fn(t), moves=MOVES["emcee"](0.5), vectorize=True)
+    sampler.run_mcmc(state, 40, progress=False)
+    assert np.array_equal(ours.chain, sampler.get_chain())
+    assert abs(ours.accepted.mean() - sampler.acceptance_fraction.mean()) < 1e-12

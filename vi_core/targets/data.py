@@ -242,36 +242,20 @@ def normal_gamma_elbo(target: Newcomb, mu_n: float, lambda_n: float, a_n: float,
 
 
 def newcomb_cavi_closed_form(target: Newcomb, n_iter: int = 10, tau_init: float = 1.0) -> ClosedFormCavi:
-    """Closed-form mean-field CAVI for the Normal-Gamma model (Wikipedia's updates).
+    """Closed-form mean-field CAVI for the Normal-Gamma model (Wikipedia's updates): n_iter steps of
+    ``vi_core.conjugate.closed_form_cavi`` run by ``vi_core.runner.run``, as arrays.
 
-    Fixed by the data: mu_n = (λ0 μ0 + N x̄)/(λ0 + N) and a_n = a0 + (N + 1)/2 (Bishop's
-    printed a0 + N/2 is not the update for this model). Iterated:
-    b_n = b0 + ½ E_μ[Σ(x_i - μ)² + λ0(μ - μ0)²], then lambda_n = (λ0 + N) a_n / b_n.
-    The initial q has E[τ] = ``tau_init`` (default 1: σ = 1, far too small, so the first
-    steps are visible). Returns the n_iter + 1 iterates with their exact ELBOs.
+    The initial q has E[τ] = ``tau_init``. Returns the n_iter + 1 iterates with their exact ELBOs.
     """
+    from vi_core.conjugate import closed_form_cavi, stack  # that module builds on this one
+    from vi_core.runner import run
+
     if not isinstance(target, Newcomb):
         raise ValueError(f"closed-form CAVI needs a newcomb target, got {type(target).__name__}")
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or not 1 <= n_iter <= 10_000:
         raise ValueError(f"n_iter must be an integer in [1, 10000], got {n_iter!r}")
-    if isinstance(tau_init, bool) or not (
-        isinstance(tau_init, (int, float, np.integer, np.floating)) and 0 < tau_init < math.inf
-    ):
-        raise ValueError(f"tau_init must be a finite positive number, got {tau_init!r}")
-    n, xbar, ss = target.suff
-    lam0, mu0 = target.lambda0, target.mu0
-    mu_n = (lam0 * mu0 + n * xbar) / (lam0 + n)
-    a_n = target.a0 + 0.5 * (n + 1)
-    lam_n, b_n = (lam0 + n) * tau_init, a_n / tau_init
-    rows = [(lam_n, b_n)]
-    for _ in range(n_iter):
-        b_n = target.b0 + 0.5 * (ss + n * (xbar - mu_n) ** 2 + lam0 * (mu_n - mu0) ** 2 + (n + lam0) / lam_n)
-        lam_n = (lam0 + n) * a_n / b_n
-        rows.append((lam_n, b_n))
-    lam, b = (np.array(c) for c in zip(*rows, strict=True))
-    k = lam.size
-    elbo = np.array([normal_gamma_elbo(target, mu_n, lam[i], a_n, b[i]) for i in range(k)])
-    return ClosedFormCavi(np.full(k, mu_n), lam, np.full(k, a_n), b, elbo)
+    algorithm = closed_form_cavi(target, tau_init)  # validates target and tau_init
+    return stack(run(algorithm, int(n_iter), seed=0))
 
 
 # ---- Challenger: logistic regression on centred temperature, coordinates (α, β) -----------

@@ -1,4 +1,4 @@
-"""Figure builders: engine results -> Plotly figure dicts. Pure functions, no Streamlit.
+"""The race: one animated figure of VI against MCMC, and the Playground's result charts.
 
 The race is one figure with frames: the browser plays it (no reruns), one Play/Pause and
 one slider drive every panel. Only what changes is in a frame (``traces`` lists which);
@@ -6,160 +6,42 @@ arrays are float32. MCMC samples arrive once, as one trace per chunk, and each f
 every chunk's marker opacity (shown or 0) instead of resending cumulative arrays. Not
 ``visible``: played without a full redraw, a chunk switched back to invisible keeps its
 points on screen, so a replay or a scrub backwards would show draws from the future.
-
-Every 2D density panel keeps equal scales on its two axes (a circle stays a circle),
-unless the target says its two coordinates are different kinds of quantity.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ui.contours import contour_segments
-from vi_core.api import MCMC_LABELS, VI_LABELS, McmcResult, ViResult
-from vi_core.grid import Grid
-from vi_core.mcmc import burn_in
+from ui.figures.shared import (
+    BEST_COLOUR,
+    BURN_OPACITY,
+    DRAW_OPACITY,
+    FONT,
+    FRAME_MS,
+    KL_MARKER,
+    MAX_POINTS,
+    MCMC_COLOUR,
+    N_FRAMES,
+    TRUTH_COLOUR,
+    VI_COLOUR,
+    WALKER_COLOUR,
+    axis_layout,
+    cavi_radius,
+    coarse_axes,
+    ellipses,
+    f32,
+    scatter,
+    target_lines,
+)
 
-__all__ = [
-    "MCMC_COLOUR",
-    "VI_COLOUR",
-    "accuracy_figure",
-    "equal_axes",
-    "frame_plan",
-    "marginal_figure",
-    "race_figure",
-    "target_figure",
-]
+if TYPE_CHECKING:
+    from ui.compute import Grid, McmcResult, ViResult
 
-# Okabe-Ito colours: told apart with any colour vision; compared lines also differ in dash.
-VI_COLOUR = "#D55E00"  # vermillion
-MCMC_COLOUR = "#0072B2"  # blue
-WALKER_COLOUR = "#E69F00"  # orange
-KL_COLOUR = "#F0E442"  # yellow
-BEST_COLOUR = "#009E73"  # bluish green
-KL_MARKER = dict(color=KL_COLOUR, line=dict(color="#8a7d00", width=1))
-TRUTH_COLOUR = "#2b2b2b"
-TARGET_COLOUR = "#7a9cc6"
-DRAW_OPACITY = 0.45
-BURN_OPACITY = 0.12  # burn-in draws: shown, but faded
-TARGET_LEVELS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
-N_FRAMES = 40
-FRAME_MS = 90
-COARSE = 70  # cells per side of the contour grids sent to the browser
-MAX_POINTS = 2500  # MCMC draws drawn in total; the rest are thinned away (browser draw time grows with points)
-_FONT = dict(size=13)
-
-
-def _f32(a):
-    """float32 array for the browser; tiny ones as plain lists, since Plotly's validation and
-    serialisation cost is per array, and hundreds of 1-element arrays (markers, bars) dominate it."""
-    a = np.asarray(a, dtype=np.float32)
-    return [float(v) for v in a] if a.ndim == 1 and a.size <= 4 else a
-
-
-def _scatter(x, y, axis: str = "", **style) -> dict:
-    """A Scatter trace on subplot ``axis`` ('' for the first, '2', '3', ...), float32 data."""
-    return dict(type="scatter", x=_f32(x), y=_f32(y), xaxis=f"x{axis}", yaxis=f"y{axis}", **style)
-
-
-def _coarse_axes(grid: Grid, m: int = COARSE):
-    x0, x1, y0, y1 = grid.box
-    return np.linspace(x0, x1, m), np.linspace(y0, y1, m)
-
-
-def _radius(log_density: np.ndarray) -> np.ndarray:
-    """sqrt(-2 ln(p / max p)): equals the Mahalanobis radius for a Gaussian, so contour
-    levels 1, 2, 3 are the 1, 2, 3 sigma ellipses for every shape."""
-    lp = log_density - np.max(log_density[np.isfinite(log_density)])
-    with np.errstate(invalid="ignore"):
-        r = np.sqrt(np.maximum(-2.0 * lp, 0.0))
-    return np.where(np.isfinite(r), np.minimum(r, 4.0), 4.0)
-
-
-def _target_lines(grid: Grid, xaxis: str, yaxis: str) -> dict:
-    """The target's 0.5 ... 3 'sigma' level lines (see _radius) as one Scatter trace."""
-    cx, cy = _coarse_axes(grid, 90)
-    pts = np.stack(np.meshgrid(cx, cy, indexing="xy"), axis=-1)  # (y, x, 2): rows follow y
-    with np.errstate(all="ignore"):
-        lp = np.asarray(grid.target.log_density(pts), dtype=float)
-    lp = np.where(np.isnan(lp), -np.inf, lp)
-    x, y = contour_segments(cx, cy, _radius(lp), TARGET_LEVELS)
-    return dict(
-        type="scatter",
-        x=x,
-        y=y,
-        mode="lines",
-        line=dict(color=TARGET_COLOUR, width=1.3),
-        xaxis=xaxis,
-        yaxis=yaxis,
-        hoverinfo="skip",
-        name="target p(z|X)",
-        showlegend=False,
-    )
-
-
-def equal_axes(xaxis: dict, yaxis: dict, x_id: str = "x", same_units: bool = True) -> None:
-    """Make a 2D density subplot keep equal scales on its axes, in place: one unit of y is
-    drawn as long as one unit of x, and the fixed ranges are kept by shrinking the plot area
-    (``constrain="domain"``), not by widening a range. x_id: the subplot's x axis ('x2', ...).
-    With same_units False (two different kinds of quantity) the axes keep their own scales
-    and the y title says so."""
-    if not same_units:
-        title = yaxis.setdefault("title", {})
-        title["text"] = f"{title.get('text', '')} (not to scale with {_title(xaxis)})".strip()
-        return
-    xaxis["constrain"] = "domain"
-    yaxis.update(scaleanchor=x_id, scaleratio=1, constrain="domain")
-
-
-def _title(axis: dict) -> str:
-    return (axis.get("title") or {}).get("text") or "x"
-
-
-def _same_units(grid: Grid) -> bool:
-    """Whether the target's two coordinates are the same kind of quantity (drawn to one scale)."""
-    return bool(getattr(grid.target, "same_units", True))
-
-
-def _axis_layout(grid: Grid, x_id: str = "x") -> tuple[dict, dict]:
-    """Axes for a 2D density panel over the grid's box, with equal scales (see equal_axes)."""
-    x0, x1, y0, y1 = grid.box
-    lx, ly = grid.target.labels
-    xa = dict(range=[x0, x1], title=dict(text=lx), zeroline=False, showgrid=False)
-    ya = dict(range=[y0, y1], title=dict(text=ly), zeroline=False, showgrid=False)
-    equal_axes(xa, ya, x_id, _same_units(grid))
-    return xa, ya
-
-
-def target_figure(grid: Grid, title: str = "") -> dict:
-    """The target's contours alone: what is on screen before any Run. A long title is
-    wrapped into lines that fit a phone."""
-    xa, ya = _axis_layout(grid)
-    lines = _wrap(title, 46)
-    return dict(
-        data=[_target_lines(grid, "x", "y")],
-        layout=dict(
-            title=dict(text="<br>".join(lines), font=dict(size=14)),
-            xaxis=xa,
-            yaxis=ya,
-            height=430 + 18 * max(len(lines) - 1, 0),
-            margin=dict(l=50, r=10, t=22 + 18 * max(len(lines), 1), b=40),
-            font=_FONT,
-        ),
-    )
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """Words into lines of at most ``width`` characters (a longer word gets a line of its own)."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return lines
+__all__ = ["accuracy_figure", "frame_plan", "marginal_figure", "race_figure"]
 
 
 # ---------------------------------------------------------------------------------- the race
@@ -195,33 +77,12 @@ def _fmt_time(t: float) -> str:
     return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
 
 
-def _ellipses(loc: np.ndarray, chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """1, 2, 3 sigma ellipses of N(loc, chol chol^T) as one polyline with gaps (nan)."""
-    a = np.linspace(0, 2 * np.pi, 61)
-    circle = np.stack([np.cos(a), np.sin(a)])
-    xs, ys = [], []
-    for k in (1, 2, 3):
-        pts = loc[:, None] + k * chol @ circle
-        xs += [pts[0], [np.nan]]
-        ys += [pts[1], [np.nan]]
-    return _f32(np.concatenate(xs)), _f32(np.concatenate(ys))
-
-
-def _cavi_radius(grid: Grid, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
-    cx, cy = _coarse_axes(grid)
-    q1 = np.interp(cx, grid.xs, w1 / grid.dx)
-    q2 = np.interp(cy, grid.ys, w2 / grid.dy)
-    with np.errstate(divide="ignore"):
-        lq = np.log(q2)[:, None] + np.log(q1)[None, :]  # rows are y for Plotly
-    return _f32(_radius(lq))
-
-
 def _vi_trace(grid: Grid, vi: ViResult, k: int) -> dict:
     if vi.loc is not None:
-        x, y = _ellipses(vi.loc[k], vi.chol[k])
+        x, y = ellipses(vi.loc[k], vi.chol[k])
         return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=VI_COLOUR, width=2.5))
-    cx, cy = _coarse_axes(grid)
-    x, y = contour_segments(cx, cy, _cavi_radius(grid, vi.w1[k], vi.w2[k]), (1, 2, 3))
+    cx, cy = coarse_axes(grid)
+    x, y = contour_segments(cx, cy, cavi_radius(grid, vi.w1[k], vi.w2[k]), (1, 2, 3))
     return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=VI_COLOUR, width=2.5))
 
 
@@ -233,7 +94,7 @@ def _sample_chunks(mc: McmcResult, mc_idx: np.ndarray, seed: int = 0) -> list[tu
     total = mc.chain.shape[0] * mc.chain.shape[1]
     keep = min(1.0, MAX_POINTS / total)
     rng = np.random.default_rng(seed)
-    n_burn = burn_in(mc.n_steps)
+    n_burn = mc.burn_in
     chunks, prev = [], -1
     for k, j in enumerate(mc_idx):
         for a, b, burn in ((prev + 1, min(j + 1, n_burn), True), (max(prev + 1, n_burn), j + 1, False)):
@@ -262,15 +123,15 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
         data.append(trace)
         return len(data) - 1
 
-    add(_target_lines(grid, "x", "y"))
-    add(_target_lines(grid, "x2", "y2"))
+    add(target_lines(grid, "x", "y"))
+    add(target_lines(grid, "x2", "y2"))
     i_q = add({**_vi_trace(grid, vi, vi_idx[0]), "xaxis": "x", "yaxis": "y", "name": "q", "hoverinfo": "skip"})
     m0 = vi.mean[vi_idx[0]]
-    i_qm = add(_scatter(m0[:1], m0[1:], mode="markers", marker=dict(color=VI_COLOUR, size=9, symbol="x")))
+    i_qm = add(scatter(m0[:1], m0[1:], mode="markers", marker=dict(color=VI_COLOUR, size=9, symbol="x")))
     chunks = _sample_chunks(mc, mc_idx)
     i_chunks = [
         add(
-            _scatter(
+            scatter(
                 c[:, 0], c[:, 1], "2", mode="markers", hoverinfo="skip", name="burn-in draws" if burn else "draws",
                 marker=dict(color=MCMC_COLOUR, size=3, opacity=_chunk_opacity(burn, f == 0)),
             )
@@ -279,38 +140,36 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
     ]  # fmt: skip
     now = dict(color=WALKER_COLOUR, size=6, line=dict(color="white", width=1))
     w0 = mc.chain[mc_idx[0]]
-    i_walk = add(_scatter(w0[:, 0], w0[:, 1], "2", mode="markers", marker=now, hoverinfo="skip", name="walkers now"))
+    i_walk = add(scatter(w0[:, 0], w0[:, 1], "2", mode="markers", marker=now, hoverinfo="skip", name="walkers now"))
 
     # ELBO trace against iteration or time, with a moving marker, under ln p(X) and the family's best.
     vx = np.arange(vi.times.size) if clock == "iteration" else np.maximum(vi.times, 1e-6)
     lo, hi = _elbo_range(vi, log_z)
     add(
-        _scatter(
+        scatter(
             vx, vi.elbo_mc, "3", mode="lines", line=dict(color="#f3b592", width=1),
             name="ELBO, Monte Carlo estimate (noisy: can exceed ln p(X))",
         )
     )  # fmt: skip
-    add(_scatter(vx, vi.elbo, "3", mode="lines", line=dict(color=VI_COLOUR, width=2), name="ELBO (exact)"))
+    add(scatter(vx, vi.elbo, "3", mode="lines", line=dict(color=VI_COLOUR, width=2), name="ELBO (exact)"))
     ends = [vx[0], vx[-1]]
     dash = dict(color=TRUTH_COLOUR, dash="dash", width=1.5)
-    add(_scatter(ends, [log_z, log_z], "3", mode="lines", line=dash, name="ln p(X)"))
+    add(scatter(ends, [log_z, log_z], "3", mode="lines", line=dash, name="ln p(X)"))
     add(_line_label(vx[-1], log_z, "ln p(X)", "3", "top left"))
     best = float(getattr(vi, "elbo_best", float("nan")))
     if math.isfinite(best):
         dot = dict(color=BEST_COLOUR, dash="dot", width=2)
-        add(_scatter(ends, [best, best], "3", mode="lines", line=dot, name="best ELBO in the family"))
+        add(scatter(ends, [best, best], "3", mode="lines", line=dot, name="best ELBO in the family"))
         add(_line_label(vx[-1], best, "best in family", "3", "bottom left", BEST_COLOUR))
-    i_em = add(
-        _scatter(vx[vi_idx[:1]], vi.elbo[vi_idx[:1]], "3", mode="markers", marker=dict(color=VI_COLOUR, size=10))
-    )
+    i_em = add(scatter(vx[vi_idx[:1]], vi.elbo[vi_idx[:1]], "3", mode="markers", marker=dict(color=VI_COLOUR, size=10)))
 
     # Distance to the truth (MMD) against wall-clock time: the same yardstick for both.
     vt, mt = np.maximum(vi.times[vi.snap], 1e-6), mc.times[mc.snap]
-    add(_scatter(vt, vi.mmd, "4", mode="lines", line=dict(color=VI_COLOUR, width=2), name="VI: MMD"))
-    add(_scatter(mt, mc.mmd, "4", mode="lines", line=dict(color=MCMC_COLOUR, width=2, dash="dash"), name="MCMC: MMD"))
+    add(scatter(vt, vi.mmd, "4", mode="lines", line=dict(color=VI_COLOUR, width=2), name="VI: MMD"))
+    add(scatter(mt, mc.mmd, "4", mode="lines", line=dict(color=MCMC_COLOUR, width=2, dash="dash"), name="MCMC: MMD"))
     pv, pm = _mmd_point(vi.times, vi.snap, vi.mmd, vi_idx[0]), _mmd_point(mc.times, mc.snap, mc.mmd, mc_idx[0])
-    i_dv = add(_scatter(pv["x"], pv["y"], "4", mode="markers", marker=dict(color=VI_COLOUR, size=10)))
-    i_dm = add(_scatter(pm["x"], pm["y"], "4", mode="markers", marker=dict(color=MCMC_COLOUR, size=10)))
+    i_dv = add(scatter(pv["x"], pv["y"], "4", mode="markers", marker=dict(color=VI_COLOUR, size=10)))
+    i_dm = add(scatter(pm["x"], pm["y"], "4", mode="markers", marker=dict(color=MCMC_COLOUR, size=10)))
 
     # Gauge: ln p(X) = ELBO + KL on one nats axis spanning every frame's ELBO.
     gauge = _Gauge.for_run(vi, vi_idx, log_z)
@@ -325,10 +184,10 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
         v, j = vi_idx[k], mc_idx[k]
         fd = [
             _vi_trace(grid, vi, v),
-            dict(x=_f32(vi.mean[v, :1]), y=_f32(vi.mean[v, 1:])),
+            dict(x=f32(vi.mean[v, :1]), y=f32(vi.mean[v, 1:])),
             *[dict(marker=dict(opacity=_chunk_opacity(burn, f <= k))) for _, burn, f in chunks],
-            dict(x=_f32(mc.chain[j, :, 0]), y=_f32(mc.chain[j, :, 1])),
-            dict(x=_f32(vx[[v]]), y=_f32(vi.elbo[[v]])),
+            dict(x=f32(mc.chain[j, :, 0]), y=f32(mc.chain[j, :, 1])),
+            dict(x=f32(vx[[v]]), y=f32(vi.elbo[[v]])),
             _mmd_point(vi.times, vi.snap, vi.mmd, v),
             _mmd_point(mc.times, mc.snap, mc.mmd, j),
             *gauge.traces(vi, v),
@@ -357,7 +216,7 @@ def _elbo_range(vi: ViResult, log_z: float) -> tuple[float, float]:
 
 def _line_label(x: float, y: float, text: str, axis: str, position: str, colour: str = TRUTH_COLOUR) -> dict:
     """A text label at the end of a horizontal line (static)."""
-    return _scatter(
+    return scatter(
         [x], [y], axis, mode="text", text=[text], textposition=position, hoverinfo="skip",
         textfont=dict(size=12, color=colour), cliponaxis=False,
     )  # fmt: skip
@@ -392,7 +251,7 @@ class _Gauge:
         return [
             {**bar, "x": [e - self.left], "base": [self.left], "marker": dict(color=VI_COLOUR), "name": "ELBO"},
             {**bar, "x": [self.log_z - e], "base": [e], "marker": KL_MARKER, "name": "KL(q‖p)"},
-            _scatter(
+            scatter(
                 [self.left + 0.005 * t, self.log_z], [0.42, 0.42], "5", mode="text",
                 text=[f"ELBO {elbo:.3f}", f"KL {kl:.3f}"], textposition=["top right", "top left"],
                 textfont=dict(size=13, color=[VI_COLOUR, TRUTH_COLOUR]), hoverinfo="skip", cliponaxis=False,
@@ -426,7 +285,7 @@ class _Gauge:
 def _mmd_point(times: np.ndarray, snap: np.ndarray, mmd: np.ndarray, idx: int) -> dict:
     """The yardstick at the last scored snapshot at or before step ``idx``."""
     pos = max(int(np.searchsorted(snap, idx, side="right")) - 1, 0)
-    return dict(x=_f32([max(times[snap[pos]], 1e-6)]), y=_f32([mmd[pos]]))
+    return dict(x=f32([max(times[snap[pos]], 1e-6)]), y=f32([mmd[pos]]))
 
 
 def _status(grid: Grid, vi: ViResult, mc: McmcResult, v: int, j: int) -> tuple[dict, dict]:
@@ -441,8 +300,8 @@ def _status(grid: Grid, vi: ViResult, mc: McmcResult, v: int, j: int) -> tuple[d
     mc_text = f"<b>MCMC</b> · {n_draws:,} draws<br>{_fmt_time(mc.times[j])}<br>burn-in (first quarter, faded)"
     style = dict(mode="text", hoverinfo="skip", textfont=dict(size=12), cliponaxis=False)
     return (
-        _scatter([x0], [y1], "", text=[vi_text], textposition="top right", **style),
-        _scatter([x1], [y1], "2", text=[mc_text], textposition="top left", **style),
+        scatter([x0], [y1], "", text=[vi_text], textposition="top right", **style),
+        scatter([x1], [y1], "2", text=[mc_text], textposition="top left", **style),
     )
 
 
@@ -475,8 +334,8 @@ def _panel_titles(log_z: float) -> list[dict]:
 
 
 def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict:
-    xa, ya = _axis_layout(grid, "x")
-    xa2, ya2 = _axis_layout(grid, "x2")
+    xa, ya = axis_layout(grid, "x")
+    xa2, ya2 = axis_layout(grid, "x2")
     play = dict(
         frame=dict(duration=FRAME_MS, redraw=False), transition=dict(duration=0), fromcurrent=True, mode="immediate"
     )
@@ -499,7 +358,7 @@ def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict
     return dict(
         height=820,
         margin=dict(l=55, r=20, t=55, b=80),
-        font=_FONT,
+        font=FONT,
         showlegend=False,
         xaxis={**xa, "domain": [0.0, 0.45], "anchor": "y"},
         yaxis={**ya, "domain": list(_TOP), "anchor": "x"},
@@ -561,11 +420,11 @@ def accuracy_figure(vi: ViResult, mc: McmcResult) -> dict:
     vt = np.maximum(vi.times[vi.snap], 1e-6)
     t_end = max(vt[-1], float(mc.times[-1]))
     data = [
-        _scatter(vt, vi.mmd, mode="lines+markers", name=f"VI · {VI_LABELS[vi.method]}",
+        scatter(vt, vi.mmd, mode="lines+markers", name=f"VI · {vi.label}",
                  line=dict(color=VI_COLOUR, width=2.5), marker=dict(size=4)),
-        _scatter(mc.times[mc.snap], mc.mmd, mode="lines+markers", name=f"MCMC · {MCMC_LABELS[mc.method]}",
+        scatter(mc.times[mc.snap], mc.mmd, mode="lines+markers", name=f"MCMC · {mc.label}",
                  line=dict(color=MCMC_COLOUR, width=2.5), marker=dict(size=4)),
-        _scatter([vt[0], t_end], [vi.mmd[-1]] * 2, mode="lines", name="VI's final bias",
+        scatter([vt[0], t_end], [vi.mmd[-1]] * 2, mode="lines", name="VI's final bias",
                  line=dict(color=VI_COLOUR, dash="dot", width=1)),
     ]  # fmt: skip
     return dict(
@@ -573,7 +432,7 @@ def accuracy_figure(vi: ViResult, mc: McmcResult) -> dict:
         layout=dict(
             height=400,
             margin=dict(l=55, r=10, t=75, b=45),
-            font=_FONT,
+            font=FONT,
             xaxis=dict(type="log", title=dict(text="wall-clock time (s), log scale")),
             yaxis=dict(title=dict(text="MMD to the exact posterior"), rangemode="tozero"),
             # above the plot area, anchored at its bottom: it never covers the curves or an axis title
@@ -587,7 +446,7 @@ def marginal_figure(grid: Grid, vi: ViResult, mc: McmcResult, axis: int) -> dict
     xs = grid.xs if axis == 0 else grid.ys
     truth = grid.marginal_x if axis == 0 else grid.marginal_y
     q = vi.marg_x if axis == 0 else vi.marg_y
-    draws = mc.chain[burn_in(mc.chain.shape[0]) :, :, axis].ravel()
+    draws = mc.chain[mc.burn_in :, :, axis].ravel()
     lo, hi = (grid.box[0], grid.box[1]) if axis == 0 else (grid.box[2], grid.box[3])
     hist, edges = np.histogram(draws, bins=50, range=(lo, hi), density=True)
     ratio = vi.cov[-1, axis, axis] / (grid.cov[axis, axis])
@@ -596,27 +455,27 @@ def marginal_figure(grid: Grid, vi: ViResult, mc: McmcResult, axis: int) -> dict
         data=[
             dict(
                 type="bar",
-                x=_f32(0.5 * (edges[1:] + edges[:-1])),
-                y=_f32(hist),
+                x=f32(0.5 * (edges[1:] + edges[:-1])),
+                y=f32(hist),
                 name="MCMC histogram",
                 marker=dict(color=MCMC_COLOUR, opacity=0.35),
                 width=float(edges[1] - edges[0]),
             ),
             dict(
                 type="scatter",
-                x=_f32(xs),
-                y=_f32(truth),
+                x=f32(xs),
+                y=f32(truth),
                 mode="lines",
                 name="exact",
                 line=dict(color=TRUTH_COLOUR, width=2.5),
             ),
-            dict(type="scatter", x=_f32(xs), y=_f32(q), mode="lines", name="q", line=dict(color=VI_COLOUR, width=2.5)),
+            dict(type="scatter", x=f32(xs), y=f32(q), mode="lines", name="q", line=dict(color=VI_COLOUR, width=2.5)),
         ],
         layout=dict(
             title=dict(text=f"{label}: Var<sub>q</sub> / Var<sub>true</sub> = {ratio:.2f}", font=dict(size=14)),
             height=370,
             margin=dict(l=45, r=10, t=40, b=120),
-            font=_FONT,
+            font=FONT,
             bargap=0,
             xaxis=dict(title=dict(text=label), range=[lo, hi]),
             yaxis=dict(title=dict(text="density")),

@@ -1,0 +1,111 @@
+"""ui.compute, the UI's one door to the engine: VI and MCMC are cached apart, and only it imports vi_core."""
+
+import ast
+import dataclasses
+import pathlib
+
+import pytest
+import streamlit as st
+
+from ui import compute
+from ui.spec import RunSpec
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# Being moved onto the engine's registry by another change; they may import vi_core meanwhile.
+# compute is the door; spec translates links to engine settings and reads the settings table
+ALLOWED = {"ui/compute.py", "ui/spec.py"}
+TINY = compute.Settings(n_grid=50, cavi_sweeps=3, vi_steps=5, walkers=8, mcmc_steps=6)
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    mods = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            mods.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            mods.add(node.module)
+    return mods
+
+
+def _ui_files():
+    files = sorted((ROOT / "ui").rglob("*.py")) + sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]
+    return [f.relative_to(ROOT).as_posix() for f in files]
+
+
+@pytest.mark.parametrize("rel", [f for f in _ui_files() if f not in ALLOWED])
+def test_only_compute_imports_the_engine(rel):
+    engine = sorted(m for m in _imports(ROOT / rel) if m == "vi_core" or m.startswith("vi_core."))
+    assert not engine, f"{rel} imports {engine}: go through ui.compute"
+
+
+@pytest.mark.parametrize("rel", _ui_files())
+def test_no_page_reaches_into_private_figure_helpers(rel):
+    tree = ast.parse((ROOT / rel).read_text(encoding="utf-8"))
+    private = [
+        f"{n.value.id}.{n.attr}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id in {"figures", "compute"}
+        and n.attr.startswith("_")
+        and not n.attr.startswith("__")
+    ]
+    if rel == "ui/compute.py":
+        private = [p for p in private if not p.startswith("compute.")]
+    assert not private, f"{rel} uses private helpers {private}"
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Count the engine's VI and MCMC runs behind ui.compute, with fresh caches."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    calls = {"vi": [], "mcmc": []}
+    run_vi, run_sampler = compute._run_vi, compute._run_sampler
+
+    def vi(target, method, *args, **kwargs):
+        calls["vi"].append(method)
+        return run_vi(target, method, *args, **kwargs)
+
+    def mcmc(target, method, *args, **kwargs):
+        calls["mcmc"].append(method)
+        return run_sampler(target, method, *args, **kwargs)
+
+    monkeypatch.setattr(compute, "_run_vi", vi)
+    monkeypatch.setattr(compute, "_run_sampler", mcmc)
+    yield calls
+    st.cache_data.clear()
+
+
+def test_changing_only_the_sampler_does_not_rerun_vi(counted):
+    spec = RunSpec(compute.make_target("gaussian"), "cavi", "emcee", settings=TINY)
+    first = compute.run(spec)
+    assert counted == {"vi": ["cavi"], "mcmc": ["emcee"]}
+    assert first.compute_s > 0 and first.grid.xs.size == TINY.n_grid
+    other = compute.run(dataclasses.replace(spec, mcmc="rwm"))
+    assert counted == {"vi": ["cavi"], "mcmc": ["emcee", "rwm"]}, "a new sampler must not rerun VI"
+    assert other.vi is first.vi or other.vi.method == first.vi.method
+    # the sampler's own settings do not touch VI's cache either, and VI's do not touch MCMC's
+    compute.run(dataclasses.replace(spec, settings=dataclasses.replace(TINY, mcmc_steps=8, walkers=10)))
+    assert counted["vi"] == ["cavi"] and len(counted["mcmc"]) == 3
+    compute.run(dataclasses.replace(spec, settings=dataclasses.replace(TINY, cavi_sweeps=4)))
+    assert counted["vi"] == ["cavi", "cavi"] and len(counted["mcmc"]) == 3
+    # the same spec again: both from the cache, still reporting the real compute seconds
+    again = compute.run(spec)
+    assert len(counted["vi"]) == 2 and len(counted["mcmc"]) == 3
+    assert again.compute_s > 0
+
+
+def test_the_seed_target_and_box_key_both_caches(counted):
+    spec = RunSpec(compute.make_target("gaussian"), "cavi", "emcee", settings=TINY)
+    compute.run(spec)
+    compute.run(dataclasses.replace(spec, seed=1))
+    compute.run(dataclasses.replace(spec, box=(-3.0, 3.0, -3.0, 3.0)))
+    assert len(counted["vi"]) == len(counted["mcmc"]) == 3
+    boxed = compute.run(dataclasses.replace(spec, box=(-3.0, 3.0, -3.0, 3.0)))
+    assert boxed.grid.box == (-3.0, 3.0, -3.0, 3.0)
+    assert len(counted["vi"]) == 3
+
+
+def test_outcome_fields():
+    assert compute.Outcome._fields == ("grid", "vi", "mc", "compute_s")

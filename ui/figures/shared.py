@@ -1,0 +1,197 @@
+"""Helpers every figure shares: colours, float32 traces, density level lines, equal-scale axes.
+
+Pure functions, no Streamlit. Level lines are drawn as Scatter traces (ui.contours), since
+Plotly's contour traces vanish once an animation plays. Every 2D density panel keeps equal
+scales on its two axes (a circle stays a circle), unless the target says its two coordinates
+are different kinds of quantity.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ui.contours import contour_segments
+
+if TYPE_CHECKING:
+    from ui.compute import Grid
+
+__all__ = [
+    "BEST_COLOUR",
+    "BURN_OPACITY",
+    "COARSE",
+    "DRAW_OPACITY",
+    "FONT",
+    "FRAME_MS",
+    "KL_COLOUR",
+    "KL_MARKER",
+    "MAX_POINTS",
+    "MCMC_COLOUR",
+    "N_FRAMES",
+    "TARGET_COLOUR",
+    "TARGET_LEVELS",
+    "TRUTH_COLOUR",
+    "VI_COLOUR",
+    "WALKER_COLOUR",
+    "axis_layout",
+    "cavi_radius",
+    "coarse_axes",
+    "ellipses",
+    "equal_axes",
+    "f32",
+    "radius",
+    "scatter",
+    "target_figure",
+    "target_lines",
+]
+
+# Okabe-Ito colours: told apart with any colour vision; compared lines also differ in dash.
+VI_COLOUR = "#D55E00"  # vermillion
+MCMC_COLOUR = "#0072B2"  # blue
+WALKER_COLOUR = "#E69F00"  # orange
+KL_COLOUR = "#F0E442"  # yellow
+BEST_COLOUR = "#009E73"  # bluish green
+KL_MARKER = dict(color=KL_COLOUR, line=dict(color="#8a7d00", width=1))
+TRUTH_COLOUR = "#2b2b2b"
+TARGET_COLOUR = "#7a9cc6"
+DRAW_OPACITY = 0.45
+BURN_OPACITY = 0.12  # burn-in draws: shown, but faded
+TARGET_LEVELS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+N_FRAMES = 40
+FRAME_MS = 90
+COARSE = 70  # cells per side of the contour grids sent to the browser
+MAX_POINTS = 2500  # MCMC draws drawn in total; the rest are thinned away (browser draw time grows with points)
+FONT = dict(size=13)
+
+
+def f32(a):
+    """float32 array for the browser; tiny ones as plain lists, since Plotly's validation and
+    serialisation cost is per array, and hundreds of 1-element arrays (markers, bars) dominate it."""
+    a = np.asarray(a, dtype=np.float32)
+    return [float(v) for v in a] if a.ndim == 1 and a.size <= 4 else a
+
+
+def scatter(x, y, axis: str = "", **style) -> dict:
+    """A Scatter trace on subplot ``axis`` ('' for the first, '2', '3', ...), float32 data."""
+    return dict(type="scatter", x=f32(x), y=f32(y), xaxis=f"x{axis}", yaxis=f"y{axis}", **style)
+
+
+def coarse_axes(grid: Grid, m: int = COARSE):
+    x0, x1, y0, y1 = grid.box
+    return np.linspace(x0, x1, m), np.linspace(y0, y1, m)
+
+
+def radius(log_density: np.ndarray) -> np.ndarray:
+    """sqrt(-2 ln(p / max p)): equals the Mahalanobis radius for a Gaussian, so contour
+    levels 1, 2, 3 are the 1, 2, 3 sigma ellipses for every shape."""
+    lp = log_density - np.max(log_density[np.isfinite(log_density)])
+    with np.errstate(invalid="ignore"):
+        r = np.sqrt(np.maximum(-2.0 * lp, 0.0))
+    return np.where(np.isfinite(r), np.minimum(r, 4.0), 4.0)
+
+
+def target_lines(grid: Grid, xaxis: str, yaxis: str) -> dict:
+    """The target's 0.5 ... 3 'sigma' level lines (see radius) as one Scatter trace."""
+    cx, cy = coarse_axes(grid, 90)
+    pts = np.stack(np.meshgrid(cx, cy, indexing="xy"), axis=-1)  # (y, x, 2): rows follow y
+    with np.errstate(all="ignore"):
+        lp = np.asarray(grid.target.log_density(pts), dtype=float)
+    lp = np.where(np.isnan(lp), -np.inf, lp)
+    x, y = contour_segments(cx, cy, radius(lp), TARGET_LEVELS)
+    return dict(
+        type="scatter",
+        x=x,
+        y=y,
+        mode="lines",
+        line=dict(color=TARGET_COLOUR, width=1.3),
+        xaxis=xaxis,
+        yaxis=yaxis,
+        hoverinfo="skip",
+        name="target p(z|X)",
+        showlegend=False,
+    )
+
+
+def equal_axes(xaxis: dict, yaxis: dict, x_id: str = "x", same_units: bool = True) -> None:
+    """Make a 2D density subplot keep equal scales on its axes, in place: one unit of y is
+    drawn as long as one unit of x, and the fixed ranges are kept by shrinking the plot area
+    (``constrain="domain"``), not by widening a range. x_id: the subplot's x axis ('x2', ...).
+    With same_units False (two different kinds of quantity) the axes keep their own scales
+    and the y title says so."""
+    if not same_units:
+        title = yaxis.setdefault("title", {})
+        title["text"] = f"{title.get('text', '')} (not to scale with {_title(xaxis)})".strip()
+        return
+    xaxis["constrain"] = "domain"
+    yaxis.update(scaleanchor=x_id, scaleratio=1, constrain="domain")
+
+
+def _title(axis: dict) -> str:
+    return (axis.get("title") or {}).get("text") or "x"
+
+
+def _same_units(grid: Grid) -> bool:
+    """Whether the target's two coordinates are the same kind of quantity (drawn to one scale)."""
+    return bool(getattr(grid.target, "same_units", True))
+
+
+def axis_layout(grid: Grid, x_id: str = "x") -> tuple[dict, dict]:
+    """Axes for a 2D density panel over the grid's box, with equal scales (see equal_axes)."""
+    x0, x1, y0, y1 = grid.box
+    lx, ly = grid.target.labels
+    xa = dict(range=[x0, x1], title=dict(text=lx), zeroline=False, showgrid=False)
+    ya = dict(range=[y0, y1], title=dict(text=ly), zeroline=False, showgrid=False)
+    equal_axes(xa, ya, x_id, _same_units(grid))
+    return xa, ya
+
+
+def target_figure(grid: Grid, title: str = "") -> dict:
+    """The target's contours alone: what is on screen before any Run. A long title is
+    wrapped into lines that fit a phone."""
+    xa, ya = axis_layout(grid)
+    lines = _wrap(title, 46)
+    return dict(
+        data=[target_lines(grid, "x", "y")],
+        layout=dict(
+            title=dict(text="<br>".join(lines), font=dict(size=14)),
+            xaxis=xa,
+            yaxis=ya,
+            height=430 + 18 * max(len(lines) - 1, 0),
+            margin=dict(l=50, r=10, t=22 + 18 * max(len(lines), 1), b=40),
+            font=FONT,
+        ),
+    )
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Words into lines of at most ``width`` characters (a longer word gets a line of its own)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def ellipses(loc: np.ndarray, chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """1, 2, 3 sigma ellipses of N(loc, chol chol^T) as one polyline with gaps (nan)."""
+    a = np.linspace(0, 2 * np.pi, 61)
+    circle = np.stack([np.cos(a), np.sin(a)])
+    xs, ys = [], []
+    for k in (1, 2, 3):
+        pts = loc[:, None] + k * chol @ circle
+        xs += [pts[0], [np.nan]]
+        ys += [pts[1], [np.nan]]
+    return f32(np.concatenate(xs)), f32(np.concatenate(ys))
+
+
+def cavi_radius(grid: Grid, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
+    """The radius (see radius) of grid CAVI's q1 q2 on the coarse axes, rows following y."""
+    cx, cy = coarse_axes(grid)
+    q1 = np.interp(cx, grid.xs, w1 / grid.dx)
+    q2 = np.interp(cy, grid.ys, w2 / grid.dy)
+    with np.errstate(divide="ignore"):
+        lq = np.log(q2)[:, None] + np.log(q1)[None, :]  # rows are y for Plotly
+    return f32(radius(lq))

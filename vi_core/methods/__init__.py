@@ -1,0 +1,105 @@
+"""The method registry: every VI method and sampler is one small frozen ``Method`` value.
+
+The app's selectors, the URL, the command line, the benchmarks and the tests read this
+registry; adding a method is one module that calls ``register`` (plus its import below).
+
+A method's ``build(target, grid, settings, start, sd)`` returns a ``Plan``: an init/step
+``Algorithm`` for vi_core.runner.run, the number of steps, and optionally a stop rule and
+a note for the verdict. ``start`` (2,) is the off-centre start every method shares and
+``sd`` a length scale (1/8 of the box's shorter side). For VI, ``q(state, grid)`` turns a
+state into a normalised q (vi_core.families); for MCMC, ``draws(state)`` gives the walker
+positions (W, 2). Optional VI hooks: ``elbo(target, grid, qs, trace)`` -> (exact (T,),
+MC estimate (T,)) (default: exact by quadrature on the grid, no estimate) and
+``best(target, grid, qs, elbo, plan)`` -> ``Best`` (default: no search, the run is its own
+best). ``family`` names q's family in the verdict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
+
+from vi_core.runner import Algorithm
+
+__all__ = ["REGISTRY", "Best", "Method", "Plan", "get", "mcmc_methods", "register", "unregister", "vi_methods"]
+
+
+class Plan(NamedTuple):
+    """What a method's builder hands the run loop. extra: anything the method's own hooks need."""
+
+    algorithm: Algorithm
+    n_steps: int
+    stop: Callable[[Any, Any], bool] | None = None
+    note: str = ""
+    extra: Any = None
+
+
+class Best(NamedTuple):
+    """The family's best member found outside the clock: its ELBO, the ELBO of the optimum
+    this run was climbing to, and the number of distinct optima found."""
+
+    elbo_best: float
+    elbo_local: float
+    n_optima: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    name: str
+    label: str
+    kind: Literal["vi", "mcmc"]
+    build: Callable[..., Plan]
+    steps: str  # the Settings field that counts its steps (the CLI's --steps)
+    settings: tuple[str, ...] = ()  # the Settings fields it reads
+    q: Callable | None = None  # VI: state, grid -> q
+    draws: Callable | None = None  # MCMC: state -> (W, 2)
+    elbo: Callable | None = None
+    best: Callable | None = None
+    family: str = ""
+    even_walkers: bool = False  # emcee's ensemble moves split the walkers in halves
+
+    def __post_init__(self):
+        if self.kind not in ("vi", "mcmc"):
+            raise ValueError(f"method kind must be 'vi' or 'mcmc', got {self.kind!r}")
+        if (self.kind == "vi") != (self.q is not None) or (self.kind == "mcmc") != (self.draws is not None):
+            raise ValueError(f"method {self.name!r}: a VI method needs q, an MCMC method draws")
+
+
+REGISTRY: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    if method.name in REGISTRY:
+        raise ValueError(f"method {method.name!r} is already registered")
+    REGISTRY[method.name] = method
+    return method
+
+
+def unregister(name: str) -> None:
+    REGISTRY.pop(name, None)
+
+
+def get(name: str, kind: str | None = None) -> Method:
+    m = REGISTRY.get(name)
+    if m is None or (kind is not None and m.kind != kind):
+        names = vi_methods() if kind == "vi" else mcmc_methods() if kind == "mcmc" else tuple(REGISTRY)
+        what = {"vi": "VI method", "mcmc": "MCMC method"}.get(kind, "method")
+        raise ValueError(f"unknown {what} {name!r}; choose one of {', '.join(names)}")
+    return m
+
+
+def vi_methods() -> tuple[str, ...]:
+    return tuple(n for n, m in REGISTRY.items() if m.kind == "vi")
+
+
+def mcmc_methods() -> tuple[str, ...]:
+    return tuple(n for n, m in REGISTRY.items() if m.kind == "mcmc")
+
+
+# The built-ins register themselves, in this order (the order of the app's options and the CLI's choices).
+# isort: off
+from vi_core.methods import cavi  # noqa: E402, F401
+from vi_core.methods import gauss  # noqa: E402, F401
+from vi_core.methods import emcee_moves  # noqa: E402, F401
+# isort: on
