@@ -147,7 +147,16 @@ def _settings_form() -> bool:
                 if s is not _GRID:
                     _setting_input(s)
             st.number_input("Seed", 0, MAX_SEED, key="seed")
-        return st.form_submit_button("Run", type="primary", width="stretch")
+        return st.form_submit_button("Run", type="primary", width="stretch", on_click=_even_walkers)
+
+
+def _even_walkers() -> None:
+    """Round an odd walker count up for emcee's moves, which split the walkers in halves.
+
+    A callback: it runs before the widgets are drawn again, the only time their values may change."""
+    ss = st.session_state
+    if methods.REGISTRY[ss.mcmc].even_walkers and ss.s_walkers % 2:
+        ss.s_walkers += 1
 
 
 _GRID = next(s for s in FORM if s.field == "n_grid")
@@ -197,9 +206,6 @@ def render() -> None:
         st.session_state.expr_error_slot.error(str(exc), icon=":material/block:")
         pending = None
     if submitted and pending is not None:
-        if methods.REGISTRY[pending.mcmc].even_walkers and st.session_state.s_walkers % 2:
-            st.session_state.s_walkers += 1  # emcee's moves split the walkers in halves
-            pending = _widgets_to_spec()
         st.session_state.active = pending
     active: RunSpec | None = st.session_state.get("active")
 
@@ -261,7 +267,7 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
     st.plotly_chart(compute.race_figure(spec, st.session_state.clock), key="race", config={"displaylogo": False})
     keys.animation_keys("race")
 
-    tol = kl_tolerance(grid)
+    tol = kl_tolerance(grid, on_grid=vi.w1 is not None)  # a grid q's ELBO is a sum over the cells
     kl_text = format_kl(float(vi.kl[-1]), tol)
     c = st.columns(5)
     c[0].metric("ln p(X) (quadrature)", f"{grid.log_z:.4f}", help=f"The exact reference: {grid.reference.method}.")
@@ -290,7 +296,7 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
 
     st.subheader("Results")
     # st.table: static HTML, no grid widget (st.dataframe's first use costs ~0.5 s and slows playback)
-    st.table(_table(vi, mc, kl_tolerance(grid)))
+    st.table(_table(vi, mc, tol))
     # Verdicts in bordered boxes, not st.error: a bad fit is a finding, not a failure of the app.
     # Icon shapes and words carry the level, so nothing depends on telling colours apart.
     for col, who, level, text in zip(

@@ -250,6 +250,10 @@ def make_grid(target: Target, n: int = DEFAULT_N, box: tuple[float, ...] | None 
     x0, x1, y0, y1 = (float(v) for v in (box if box is not None else target.box))
     if not all(math.isfinite(v) for v in (x0, x1, y0, y1)) or not (x0 < x1 and y0 < y1):
         raise ValueError(f"box must be finite with xmin < xmax and ymin < ymax, got {(x0, x1, y0, y1)}")
+    for lo, hi in ((x0, x1), (y0, y1)):
+        # narrower than this, cell widths drown in rounding (and dx * dy can underflow to 0)
+        if hi - lo < 1e-6 * max(1.0, abs(lo), abs(hi)):
+            raise ValueError(f"box is too small: each side must be at least 1e-6 wide, got {lo:g} to {hi:g}")
     dx, dy = (x1 - x0) / n, (y1 - y0) / n
     xs = x0 + (np.arange(n) + 0.5) * dx
     ys = y0 + (np.arange(n) + 0.5) * dy
@@ -266,7 +270,8 @@ def make_grid(target: Target, n: int = DEFAULT_N, box: tuple[float, ...] | None 
     if getattr(target, "conditional", None) is None:
         proper = getattr(target, "known_proper", False)
         scan = scan_outside(target, (x0, x1, y0, y1), log_z_box, full=not proper, fine=16 if proper else 32)
-        refuse_improper(scan, log_z_box)
+        if not proper:  # a built-in target is proper by construction: a tiny box is warned about instead
+            refuse_improper(scan, log_z_box)
     return Grid(target, (x0, x1, y0, y1), xs, ys, dx, dy, log_p, log_z_box, weights, scan)
 
 

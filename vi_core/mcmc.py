@@ -5,8 +5,9 @@ in vi_core.methods.emcee_moves.
 
 emcee's per-step Python overhead dominates on cheap 2D densities, so the defaults use
 many walkers and few steps, and the log density is vectorised over walkers.
-Diagnostics: acceptance fraction, ESS and R-hat from arviz-stats (walkers as chains) and
-emcee's integrated autocorrelation time, all on the draws after burn-in.
+Diagnostics: ESS and R-hat from arviz-stats (walkers as chains) and emcee's integrated
+autocorrelation time on the draws after burn-in; the acceptance fraction over every step,
+as emcee's own ``acceptance_fraction`` counts it.
 """
 
 from __future__ import annotations

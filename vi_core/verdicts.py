@@ -172,12 +172,19 @@ def mcmc_verdict(rhat, ess, acceptance: float) -> Verdict:
     return Verdict(level, " ".join([head, *parts]))
 
 
-def kl_tolerance(grid) -> float:
+def kl_tolerance(grid, on_grid: bool = False) -> float:
     """The numerical tolerance of a KL measured on ``grid``: KL_TOL plus the reference's own
-    error estimate of ln p(X) when the grid has one."""
+    error estimate of ln p(X) when the grid has one.
+
+    on_grid: the q's ELBO is itself a midpoint sum on the grid's cells (grid CAVI), so it carries
+    the grid's resolution error too; twice that estimate is allowed (wide cells can put the sum
+    on either side of the exact value)."""
     ref = getattr(grid, "reference", None)
     err = getattr(ref, "log_evidence_error", 0.0)
     err = float(err) if err is not None and math.isfinite(err) else 0.0
+    if on_grid:
+        res = float(getattr(grid, "resolution_error", 0.0))
+        err += 2.0 * res if math.isfinite(res) else 0.0
     return KL_TOL + err
 
 
@@ -185,8 +192,8 @@ def format_kl(kl: float, tol: float = KL_TOL, digits: int = 4) -> str:
     """A KL for display: "0" when |kl| <= tol (never "-0.0000"), the number otherwise, and an
     error sentence for a negative KL beyond tol, which no q can have.
 
-    A KL below -tol means ln p(X) is too small: the reference is missing posterior mass,
-    typically because the box cuts the posterior off.
+    A KL below -tol means the ELBO and ln p(X) disagree beyond their quadrature: too few grid
+    points for the box (the ELBO of a grid q is a sum over cells), or a reference that misses mass.
     """
     if not math.isfinite(kl):
         return "nan" if math.isnan(kl) else ("inf" if kl > 0 else "error: KL = -inf")
@@ -194,8 +201,8 @@ def format_kl(kl: float, tol: float = KL_TOL, digits: int = 4) -> str:
         return "0"
     if kl < 0:
         return (
-            f"error: KL = {kl:.2g} < 0, which no q can have: ln p(X) is too small, so the reference misses "
-            "posterior mass (the box cuts the posterior off); widen the box"
+            f"error: KL = {kl:.2g} < 0, which no q can have: the quadrature behind the ELBO or ln p(X) is off by "
+            "more than its error estimate; use more grid points per side"
         )
     if kl < 0.5 * 10.0**-digits:
         return f"{kl:.1e}"

@@ -154,3 +154,12 @@ def test_a_bad_typed_box_is_reported_beside_the_box():
     at.sidebar.button[0].click().run()
     assert not at.exception
     assert len(at.error) == 1 and "xmin < xmax" in at.error[0].value
+
+
+def test_an_odd_walker_count_is_rounded_up_for_emcee_not_refused():
+    at = _app({"target": "gaussian", **SMALL})
+    at.sidebar.number_input(key="s_walkers").set_value(9)
+    at.sidebar.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.sidebar.number_input(key="s_walkers").value == 10
+    assert at.query_params["walkers"] == "10"

@@ -101,7 +101,7 @@ def test_format_kl(kl, tol, text):
 
 def test_format_kl_flags_a_real_negative_kl():
     s = format_kl(-0.02, 1e-6)
-    assert s.startswith("error:") and "box" in s and "-0.02" in s
+    assert s.startswith("error:") and "grid points" in s and "-0.02" in s
     assert "-0.0000" not in format_kl(-4e-5, 1e-4)
     assert format_kl(float("nan"), 1e-6) == "nan"
 
@@ -114,3 +114,15 @@ def test_kl_tolerance_includes_the_reference_error():
     if ref is not None:
         assert math.isclose(tol, KL_TOL + ref.log_evidence_error)
     assert kl_tolerance(object()) == KL_TOL
+
+
+def test_a_coarse_grid_cavi_kl_within_its_resolution_error_prints_zero():
+    # wide cells put the grid ELBO on either side of the exact ln p(X): KL -0.009 here, with the box holding the mass
+    from vi_core.api import Settings, run_vi
+
+    t = make_target("gaussian", rho=0.0)
+    grid = make_grid(t, 50, (-44.1, 45.9, -44.1, 45.9))
+    kl = run_vi(t, "cavi", 0, Settings(n_grid=50, cavi_sweeps=50), grid=grid).kl[-1]
+    assert kl < -1e-3 and grid.mass_outside_box < 1e-9
+    assert format_kl(kl, kl_tolerance(grid)).startswith("error:")
+    assert format_kl(kl, kl_tolerance(grid, on_grid=True)) == "0"
