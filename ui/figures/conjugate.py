@@ -55,14 +55,15 @@ def data_figure(x_all: np.ndarray, dropped: bool, outliers: tuple[float, ...]) -
             },
         ],
         layout=dict(
-            height=300,
-            margin=dict(l=45, r=10, t=30, b=40),
+            height=340,
+            margin=dict(l=45, r=10, t=30, b=95),
             font=_FONT,
             barmode="overlay",
             bargap=0.05,
             xaxis=dict(title=dict(text="passage time: (µs − 24.8) × 1000"), range=[-48, 44]),
             yaxis=dict(title=dict(text="count")),
-            legend=dict(orientation="h", x=0, y=1.15),
+            # legend under the axis title: above the plot it ran into the "accepted" label on a phone
+            legend=dict(orientation="h", x=0, y=-0.32, yanchor="top"),
             **_accepted_mark("x"),
         ),
     )
