@@ -143,28 +143,26 @@ def grid_for(target: Target, n: int = DEFAULT_N, box: Box | None = None) -> Grid
     return _grid(target, n, box)[0]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _vi(target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple[ViResult, float]:
+def _timed_run(fn, target: Target, box: Box | None, method: str, seed: int, settings: Settings):
+    """fn(target, method, seed, settings, grid=...) under the concurrency gate -> (result, seconds)."""
     grid = grid_for(target, settings.n_grid, box)
     _acquire()
     try:
         t0 = time.perf_counter()
-        vi = _run_vi(target, method, seed, settings, grid=grid)
-        return vi, time.perf_counter() - t0
+        return fn(target, method, seed, settings, grid=grid), time.perf_counter() - t0
     finally:
         _gate().release()
+
+
+# Two caches, not one: changing only the sampler must not rerun VI, nor the VI method the sampler.
+@st.cache_data(max_entries=64, show_spinner=False)
+def _vi(target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple[ViResult, float]:
+    return _timed_run(_run_vi, target, box, method, seed, settings)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _mcmc(target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple[McmcResult, float]:
-    grid = grid_for(target, settings.n_grid, box)
-    _acquire()
-    try:
-        t0 = time.perf_counter()
-        mc = _run_sampler(target, method, seed, settings, grid=grid)
-        return mc, time.perf_counter() - t0
-    finally:
-        _gate().release()
+    return _timed_run(_run_sampler, target, box, method, seed, settings)
 
 
 def vi_result(
