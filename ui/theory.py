@@ -142,10 +142,10 @@ def _q_controls(target: Target) -> GaussianQ | GridProductQ:
 def _live() -> None:
     st.markdown("#### 4 · The numbers, live")
     st.markdown(
-        f"Pick a target and a q. Every term is computed exactly: $\\ln p(X)$ by quadrature on a "
-        f"{DEFAULT_N} × {DEFAULT_N} grid, $\\mathbb{{E}}_q[\\ln p(X, Z)]$ by quadrature (for a Gaussian q on "
-        "nodes centred on q), $\\mathrm{H}[q]$ in closed form (Gaussian) or as a sum over cells (CAVI's "
-        "piecewise-constant factors)."
+        f"Pick a target and a q. Every term is computed exactly: $\\ln p(X)$ in closed form where the target "
+        f"has one, else by quadrature on a {DEFAULT_N} × {DEFAULT_N} grid plus the mass outside its box, "
+        "$\\mathbb{E}_q[\\ln p(X, Z)]$ by quadrature (for a Gaussian q on nodes centred on q), "
+        "$\\mathrm{H}[q]$ in closed form (Gaussian) or as a sum over cells (CAVI's piecewise-constant factors)."
     )
     left, right = st.columns([2, 3], gap="large")
     with left:
