@@ -42,8 +42,10 @@ def test_hostile_expressions_get_one_line_messages_and_run_nothing(tmp_path, mon
     sentinel = tmp_path / "SENTINEL"
     at = _app({"target": "custom", "run": "1", **SMALL})
     assert not at.exception
+    # every payload goes through the parser (tests/vi_core/test_expr.py) and the CLI; the page, which hands the same
+    # text to the same parser, gets every fourth, a few of each kind
     assert len(HOSTILE) >= 40
-    for payload in HOSTILE:
+    for payload in HOSTILE[::4]:
         text = payload.replace(S, str(sentinel))
         at.sidebar.text_area[0].set_value(text)
         t0 = time.perf_counter()

@@ -28,3 +28,17 @@ def test_lessons_page_renders_six_linked_scenarios():
         assert query["run"] == "1"
         assert from_query(query) == (lesson.spec, lesson.clock, [])
         assert code.endswith(url[1:])  # the shareable address is the same link, made absolute
+
+
+def test_every_lessons_link_restores_and_runs_its_scenario():
+    """Opened from its link, each lesson sets the Playground's target, methods and settings and runs; the address
+    the page then writes from what it ran is the lesson's link. (A reader's click in Chromium: tests/e2e.)"""
+    for lesson in LESSONS:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update(lesson.query)
+        at.run()
+        assert not at.exception, (lesson.title, at.exception)
+        assert at.get("plotly_chart"), lesson.title
+        assert at.sidebar.selectbox[0].value == lesson.spec.target.name
+        assert [r.value for r in at.sidebar.radio] == [lesson.spec.vi, lesson.spec.mcmc]
+        assert dict(at.query_params) == lesson.query, lesson.title

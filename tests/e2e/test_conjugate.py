@@ -1,12 +1,14 @@
-"""The worked example opens by deep link on a freshly started server and renders its formulas and charts."""
+"""The worked example opens by deep link and renders its formulas and charts.
+
+(A deep link as a fresh server's very first request is tests/e2e/test_lessons.py; pages share one list.)"""
 
 from playwright.sync_api import expect
 
 from .helpers import assert_no_exception, screenshot, wait_for_app
 
 
-def test_conjugate_page_deep_link(fresh_app_server, e2e_page):
-    url = fresh_app_server("conjugate")
+def test_conjugate_page_deep_link(app_server, e2e_page):
+    url = app_server
     page = e2e_page  # 1280 x 720: a classroom projector
     page.goto(f"{url}/Conjugate_example")
     wait_for_app(page)

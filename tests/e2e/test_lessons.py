@@ -1,4 +1,6 @@
-"""The Lessons page in Chromium: a deep link on a fresh server, and every lesson's link restores its scenario."""
+"""The Lessons page in Chromium: a deep link on a fresh server, and a reader's click restores the scenario.
+
+That every other lesson's link restores its own scenario is checked through AppTest (tests/app/test_lessons.py)."""
 
 import re
 from urllib.parse import parse_qsl, urlsplit
@@ -25,7 +27,7 @@ def _check_playground(page: Page, lesson) -> None:
     assert_no_exception(page)
 
 
-def test_lessons_deep_link_and_every_link_restores_its_scenario(fresh_app_server, e2e_page, e2e_new_page):
+def test_lessons_deep_link_and_a_click_restores_the_scenario(fresh_app_server, e2e_page):
     url = fresh_app_server("lessons")
     page = e2e_page
     page.goto(f"{url}/Lessons")
@@ -46,17 +48,3 @@ def test_lessons_deep_link_and_every_link_restores_its_scenario(fresh_app_server
         links.first.click()
     _check_playground(popup.value, LESSONS[0])
     screenshot(popup.value, "lessons-first-link", full_page=False)
-
-    other = e2e_new_page()
-    for lesson, href in zip(LESSONS[1:], hrefs[1:], strict=True):
-        other.goto(href)
-        _check_playground(other, lesson)
-
-
-def test_lessons_on_a_phone(app_server, e2e_new_page):
-    page = e2e_new_page(width=390, height=844)
-    page.goto(f"{app_server}/Lessons")
-    wait_for_app(page)
-    expect(page.get_by_role("link", name="Open in the Playground")).to_have_count(len(LESSONS))
-    assert_no_exception(page)
-    screenshot(page, "lessons-phone", full_page=False)

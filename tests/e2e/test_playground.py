@@ -1,4 +1,6 @@
-"""The Playground in real Chromium against `streamlit run`: run, play, share, phone."""
+"""The Playground in real Chromium against `streamlit run`: run, play, export, share.
+
+(Phone width and a link with a bad value: tests/e2e/test_race_truth.py, which draws every page at 390 px.)"""
 
 import re
 
@@ -77,21 +79,3 @@ def test_shared_link_restores_the_settings(app_server, e2e_page, e2e_new_page):
     expect(other.get_by_text("Gaussian VI, full-rank — q")).to_be_visible()
     assert_no_exception(other)
     screenshot(other, "playground-shared-link", full_page=False)
-
-
-def test_bad_link_shows_a_notice(app_server, e2e_page):
-    e2e_page.goto(app_server + "/?target=gaussian&p_rho=7&run=1")
-    wait_for_app(e2e_page)
-    expect(e2e_page.get_by_test_id("stAlert").first).to_contain_text("Ignored")
-    expect(e2e_page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
-    assert_no_exception(e2e_page)
-
-
-def test_phone_viewport_renders_the_race(app_server, e2e_new_page):
-    page = e2e_new_page(width=390, height=844)
-    page.goto(app_server + "/?target=mixture&vi=gauss-mf&mcmc=emcee-de&run=1")
-    wait_for_app(page)
-    expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
-    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(4)
-    assert_no_exception(page)
-    screenshot(page, "playground-phone", full_page=False)

@@ -1,15 +1,14 @@
 """The race tells the truth in a real browser: replays and scrubs show exactly the draws up to the frame,
 the keyboard drives the animation, and every 2D density plot on every page keeps equal scales."""
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from ui import nav
+from ui.lessons import LESSONS
 
 from .helpers import (
     RACE,
     SCALES_JS,
-    StreamlitServer,
     assert_no_exception,
     drawn_and_expected,
     race_frame,
@@ -50,20 +49,33 @@ def _assert_frame_shows_its_draws(page: Page) -> None:
     assert drawn == expected, f"frame {race_frame(page)[0]}: {drawn} draws on screen, the frame has {expected}"
 
 
-@pytest.mark.parametrize("clock", ["iteration", "time"])
-def test_replay_and_scrub_show_exactly_the_draws_up_to_the_frame(app_server, e2e_new_page, clock):
+# A short run: the same frames and chunking as the default, fewer points for software rendering to redraw.
+SHORT = "&vi_steps=200&walkers=16&steps=200&run=1"
+
+
+def test_replay_and_scrub_show_exactly_the_draws_up_to_the_frame(app_server, e2e_new_page):
     page = e2e_new_page(width=1280, height=800)
-    _open_race(page, f"{app_server}/?target=gaussian&clock={clock}&run=1")
-    _assert_frame_shows_its_draws(page)
     buttons = page.locator("g.updatemenu-button")
-    buttons.first.click()  # ▶ Play, to the end
+    # the iteration clock: scrub to the end and back to the start
+    _open_race(page, f"{app_server}/?target=gaussian&clock=iteration{SHORT}")
+    _assert_frame_shows_its_draws(page)
+    _slide(page, 1.0)
+    _wait_frame(page, "k === n - 1")
+    _assert_frame_shows_its_draws(page)
+    _slide(page, 0.0)
+    _wait_frame(page, "k === 0")
+    _assert_frame_shows_its_draws(page)
+    # the wall-clock time axis (its frames bunch draws differently): play to the end, then every move
+    _open_race(page, f"{app_server}/?target=gaussian&clock=time{SHORT}")
+    _assert_frame_shows_its_draws(page)
+    buttons.first.click()
     _wait_frame(page, "k === n - 1 && !playing")
     _assert_frame_shows_its_draws(page)
     # scrub back to the first frame on the slider: the later draws must go
     _slide(page, 0.0)
     _wait_frame(page, "k === 0")
     _assert_frame_shows_its_draws(page)
-    assert drawn_and_expected(page)[0] < 200
+    assert drawn_and_expected(page)[0] < 16 * 200 // 10  # the first frame holds a few of the 3,200 draws
     # play again and pause part-way
     buttons.first.click()
     _wait_frame(page, "k >= 12")
@@ -74,75 +86,81 @@ def test_replay_and_scrub_show_exactly_the_draws_up_to_the_frame(app_server, e2e
     _slide(page, 0.5)
     _wait_frame(page, "Math.abs(k - n / 2) <= 2")
     _assert_frame_shows_its_draws(page)
-    screenshot(page, f"race-scrubbed-{clock}", full_page=False)
+    screenshot(page, "race-scrubbed", full_page=False)
 
 
-def test_keyboard_plays_pauses_and_scrubs(e2e_new_page):
-    server = StreamlitServer("keys", script="tests/e2e/keys_app.py")
-    try:
-        page = e2e_new_page(width=1280, height=900)
-        _open_race(page, server.url)
-        host = page.locator(".st-key-race")
-        expect(host).to_have_attribute("tabindex", "0", timeout=5_000)
-        host.focus()
-        n = race_frame(page)[1]
-        page.keyboard.press("End")
-        _wait_frame(page, "k === n - 1")
-        _assert_frame_shows_its_draws(page)
-        page.keyboard.press("Home")
-        _wait_frame(page, "k === 0")
-        _assert_frame_shows_its_draws(page)
-        for _ in range(3):
-            page.keyboard.press("ArrowRight")
-        _wait_frame(page, "k === 3")
-        page.keyboard.press("ArrowLeft")
-        _wait_frame(page, "k === 2")
-        _assert_frame_shows_its_draws(page)
-        page.keyboard.press("Space")  # play
-        _wait_frame(page, "k >= 6 && playing")
-        page.keyboard.press("Space")  # pause
-        _wait_frame(page, "!playing")
-        stopped = race_frame(page)[0]
-        page.wait_for_timeout(600)
-        assert race_frame(page)[0] == stopped < n - 1, "Space pauses"
-        _assert_frame_shows_its_draws(page)
-        page.keyboard.press("End")
-        _wait_frame(page, "k === n - 1")
-        page.keyboard.press("Space")  # at the end, Space plays again from the start
-        _wait_frame(page, "k < n - 1")
-        assert_no_exception(page)
-    finally:
-        server.stop()
+def test_keyboard_plays_pauses_and_scrubs(app_server, e2e_new_page):
+    page = e2e_new_page(width=1280, height=900)
+    _open_race(page, f"{app_server}/?target=gaussian{SHORT}")
+    host = page.locator(".st-key-race")
+    expect(host).to_have_attribute("tabindex", "0", timeout=5_000)
+    host.focus()
+    n = race_frame(page)[1]
+    page.keyboard.press("End")
+    _wait_frame(page, "k === n - 1")
+    _assert_frame_shows_its_draws(page)
+    page.keyboard.press("Home")
+    _wait_frame(page, "k === 0")
+    _assert_frame_shows_its_draws(page)
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    _wait_frame(page, "k === 3")
+    page.keyboard.press("ArrowLeft")
+    _wait_frame(page, "k === 2")
+    _assert_frame_shows_its_draws(page)
+    page.keyboard.press("Space")  # play
+    _wait_frame(page, "k >= 6 && playing")
+    page.keyboard.press("Space")  # pause
+    _wait_frame(page, "!playing")
+    stopped = race_frame(page)[0]
+    page.wait_for_timeout(600)
+    assert race_frame(page)[0] == stopped < n - 1, "Space pauses"
+    _assert_frame_shows_its_draws(page)
+    page.keyboard.press("End")
+    _wait_frame(page, "k === n - 1")
+    page.keyboard.press("Space")  # at the end, Space plays again from the start
+    _wait_frame(page, "k < n - 1")
+    assert_no_exception(page)
 
 
 PAGES = {
     "playground-before-run": "/",
-    "playground-after-run": "/?target=gaussian&p_rho=0.8&run=1",
+    # a link with a value out of bounds: a notice says what was ignored, and the run uses the default (0.8)
+    "playground-after-run": "/?target=gaussian&p_rho=7&run=1",
     "playground-mixture": "/?target=mixture&vi=gauss-mf&mcmc=emcee-de&run=1",
     # every other page, by its deep link, from the one list of pages
     **{p.url.strip("/").lower(): p.url for p in nav.PAGES if p.url != "/"},
 }
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
-def test_every_density_plot_keeps_equal_scales(app_server, e2e_new_page, size):
-    page = e2e_new_page(width=size[0], height=size[1])
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+def test_every_density_plot_keeps_equal_scales(app_server, e2e_new_page):
+    """Each page is loaded once at desktop width, then the window is narrowed to a phone's (Plotly relayouts)."""
+    page = e2e_new_page(*SIZES["desktop"])
     for name, path in PAGES.items():
+        page.set_viewport_size(dict(zip(("width", "height"), SIZES["desktop"], strict=True)))
         page.goto(app_server + path)
         wait_for_app(page)
         if "run=1" in path:
             expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
-        page.wait_for_timeout(500)  # Plotly lays out to the final width
-        assert_no_exception(page)
-        panels = page.evaluate(SCALES_JS)
-        assert panels, f"{name}: no density plot found"
-        for p in panels:
-            if "not to scale" in p["ytitle"]:  # two kinds of quantity (Newcomb's μ, ln τ): said on the axis
-                continue
-            assert abs(p["ratio"] - 1) < 0.01, f"{name} {p}: x and y drawn to different scales"
-            assert p["width"] > 40 and p["height"] > 40, f"{name} {p}: squeezed"
-        screenshot(page, f"{name}-{size[0]}", full_page=False)
-        charts = page.get_by_test_id("stPlotlyChart")
-        if charts.count():
-            charts.first.scroll_into_view_if_needed()
-            screenshot(page, f"{name}-{size[0]}-chart", full_page=False)
+            expect(page.get_by_test_id("stPlotlyChart")).to_have_count(4)  # race, accuracy, two marginals
+        if path == "/":
+            expect(page.get_by_text("Variational inference and MCMC")).to_be_visible()
+        if "p_rho=7" in path:
+            expect(page.get_by_test_id("stAlert").first).to_contain_text("Ignored")
+        if path == "/Lessons":
+            expect(page.get_by_role("link", name="Open in the Playground")).to_have_count(len(LESSONS))
+        for size, (width, height) in SIZES.items():
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(500)  # Plotly lays out to the final width
+            assert_no_exception(page)
+            panels = page.evaluate(SCALES_JS)
+            assert panels, f"{name} ({size}): no density plot found"
+            for p in panels:
+                if "not to scale" in p["ytitle"]:  # two kinds of quantity (Newcomb's μ, ln τ): said on the axis
+                    continue
+                assert abs(p["ratio"] - 1) < 0.01, f"{name} ({size}) {p}: x and y drawn to different scales"
+                assert p["width"] > 40 and p["height"] > 40, f"{name} ({size}) {p}: squeezed"
+            screenshot(page, f"{name}-{width}", full_page=False)

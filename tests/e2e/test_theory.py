@@ -1,12 +1,14 @@
-"""The Theory page opens by deep link on a freshly started server: KaTeX rendered, figures drawn, no exception."""
+"""The Theory page opens by deep link: KaTeX rendered, figures drawn, no exception.
+
+(A deep link as a fresh server's very first request is tests/e2e/test_lessons.py; pages share one list.)"""
 
 from playwright.sync_api import expect
 
 from .helpers import assert_no_exception, screenshot, wait_for_app
 
 
-def test_theory_deep_link_on_a_fresh_server(fresh_app_server, e2e_new_page):
-    url = fresh_app_server("theory")
+def test_theory_deep_link(app_server, e2e_new_page):
+    url = app_server
     # Streamlit scrolls inside its own container, so a full-page screenshot is one viewport: make it the page.
     e2e_page = e2e_new_page(width=1280, height=3600)
     e2e_page.goto(f"{url}/Theory")

@@ -1,9 +1,13 @@
-"""The command line, run as a user would: python -m vi_core ..."""
+"""The command line: ``main(argv)`` in process (as ``python -m vi_core ...`` calls it), and as a real process where
+the process boundary is the point (the entry point runs, exit codes reach the shell)."""
 
+import contextlib
+import io
 import json
 import math
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,8 +16,19 @@ from vi_core.api import METHODS, VI_METHODS
 from vi_core.targets import REGISTRY
 
 
-def _cli(*args):
+def _process(*args):
     return subprocess.run([sys.executable, "-m", "vi_core", *args], capture_output=True, text=True, timeout=120)
+
+
+def _cli(*args):
+    """What ``python -m vi_core *args`` prints and returns, without paying a Python start-up per call."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's own refusals exit
+            code = exc.code
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_targets_json_lists_every_target():
@@ -171,9 +186,11 @@ def test_hostile_expressions_in_the_cli(tmp_path, monkeypatch, capsys):
 
 def test_hostile_expression_as_a_real_process(tmp_path):
     sentinel = tmp_path / "SENTINEL"
-    out = _cli(
+    out = _process(
         "run", "--expr", f"__import__('os').system('touch {sentinel}')", "--box", "-1,1,-1,1", "--method", "cavi"
     )
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and not sentinel.exists()
-    out = _cli("run", "--expr", "x", "--method", "cavi")
+    out = _process("run", "--expr", "x", "--method", "cavi")
     assert out.returncode == 2 and "--box" in out.stderr
+    out = _process("targets", "--json")
+    assert out.returncode == 0 and {r["name"] for r in json.loads(out.stdout)} == set(REGISTRY)
