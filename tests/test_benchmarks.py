@@ -15,3 +15,12 @@ def test_engine_benchmark_prints_rows_and_a_finite_ratio(capsys):
     ratio = re.match(r"\d+\s+\S+\s+\S+\s+\S+\s+(\S+) \[", rows["rwm"].group(1))
     assert ratio and math.isfinite(float(ratio.group(1))) and float(ratio.group(1)) > 0, out
     assert rows["rwm"].group(1).rstrip().endswith("yes")  # raw emcee reproduced our chain
+
+
+def test_samplers_benchmark_prints_one_row_per_sampler(capsys):
+    from benchmarks import samplers
+
+    assert samplers.main(["--repeats", "1", "--targets", "gaussian", "--methods", "rwm,gibbs"]) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^gaussian\s+(rwm|gibbs)\s+([\d.]+)\s+(\d+)", out, re.MULTILINE)
+    assert [r[0] for r in rows] == ["rwm", "gibbs"] and all(float(r[2]) > 0 for r in rows), out

@@ -26,6 +26,7 @@ import numpy as np
 import streamlit as st
 
 from vi_core import methods
+from vi_core import vb_gibbs as _vb_gibbs
 from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
 from vi_core.api import run_sampler as _run_sampler
 from vi_core.api import run_vi as _run_vi
@@ -37,9 +38,12 @@ from vi_core.fits import ElboTerms, FitSummary, elbo_terms, forward_kl_fit, mc_e
 from vi_core.grid import DEFAULT_N, Grid, make_grid
 from vi_core.mcmc import burn_in
 from vi_core.runner import run as _run_steps
+from vi_core.settings import DEFAULTS
+from vi_core.settings import TABLE as SETTINGS_TABLE
 from vi_core.targets import REGISTRY, Target, make_target
 from vi_core.targets.data import NEWCOMB_OUTLIERS, ClosedFormCavi, Newcomb, NormalGamma
 from vi_core.targets.expr import MAX_LENGTH, make_expr_target
+from vi_core.vb_gibbs import Comparison
 from vi_core.verdicts import format_kl, kl_tolerance
 
 if TYPE_CHECKING:
@@ -88,6 +92,7 @@ __all__ = [
     "preview_grid",
     "race_figure",
     "run",
+    "vb_versus_gibbs",
     "vi_result",
     "warm_up",
 ]
@@ -96,9 +101,6 @@ MAX_CONCURRENT = 2
 WAIT_S = 20.0
 MC_DRAWS = 10_000
 PREVIEW_N = 50  # a coarse grid is enough for a small static picture
-# Settings each side ignores: reset to their defaults in that side's cache key.
-_MCMC_ONLY = ("walkers", "mcmc_steps", "step_size")
-_VI_PREFIXES = ("cavi_", "vi_")
 
 Box = tuple[float, float, float, float]
 
@@ -122,13 +124,10 @@ def _acquire() -> None:
 
 def _only(settings: Settings, side: str) -> Settings:
     """settings with the other side's knobs at their defaults: the part a VI (or MCMC) run reads."""
-    default = Settings()
-    names = [f.name for f in dataclasses.fields(settings)]
-    if side == "vi":
-        drop = [n for n in names if n in _MCMC_ONLY]
-    else:
-        drop = [n for n in names if n.startswith(_VI_PREFIXES)]
-    return dataclasses.replace(settings, **{n: getattr(default, n) for n in drop})
+    # the settings table says who reads each knob (kinds or method names); the other side's alone are reset
+    other = {"vi": {"mcmc", *methods.mcmc_methods()}, "mcmc": {"vi", *methods.vi_methods()}}[side]
+    drop = [s.field for s in SETTINGS_TABLE if s.used_by and set(s.used_by) <= other]
+    return dataclasses.replace(settings, **{n: getattr(DEFAULTS, n) for n in drop})
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -258,6 +257,13 @@ def elbo_check(target: Target, q: GaussianQ | GridProductQ, n: int = DEFAULT_N, 
 def newcomb_analysis(target: Newcomb) -> Analysis:
     """Closed-form CAVI, grid CAVI and the exact posterior for one Newcomb target (vi_core.conjugate.analyse)."""
     return _analyse(target)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def vb_versus_gibbs(target: Newcomb) -> tuple[Comparison, str]:
+    """Variational Bayes against Gibbs sampling on a Newcomb target, and the verdict in words (vi_core.vb_gibbs)."""
+    c = _vb_gibbs.compare(target)
+    return c, _vb_gibbs.verdict(c)
 
 
 def preview_grid(target: Target) -> Grid:

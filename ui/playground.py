@@ -260,8 +260,8 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
     st.markdown(
         f"**Left:** <span style='color:{figures.VI_COLOUR}'>{vi.label}</span> — q's 1, 2, 3σ contours. "
         f"**Right:** <span style='color:{figures.MCMC_COLOUR}'>{mc.label}</span> — draws so far "
-        "(orange: the walkers now). Below: the ELBO climbing, the exact split ln p(X) = ELBO + KL, and each "
-        "method's distance to the truth against wall-clock time.",
+        "(orange: the walkers now)." + _moves_caption(mc) + " Below: the ELBO climbing, the exact split "
+        "ln p(X) = ELBO + KL, and each method's distance to the truth against wall-clock time.",
         unsafe_allow_html=True,
     )
     st.plotly_chart(compute.race_figure(spec, st.session_state.clock), key="race", config={"displaylogo": False})
@@ -282,11 +282,21 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
 
     left, right = st.columns([1, 1])
     with left:
-        st.subheader("Accuracy vs wall-clock time")
-        st.plotly_chart(figures.accuracy_figure(vi, mc), key="accuracy")
+        st.subheader("Accuracy vs cost")
+        cost = st.segmented_control(
+            "Cost",
+            list(figures.COST_AXES),
+            key="cost",
+            default="time",
+            required=True,
+            format_func={"time": "wall-clock time", "evals": "evaluations"}.get,
+            help="Wall-clock time depends on the machine and on Python's overhead; the number of log-density and "
+            "gradient evaluations does not (the axis of the ADVI and Pathfinder papers).",
+        )
+        st.plotly_chart(figures.accuracy_figure(vi, mc, cost), key="accuracy")
         st.caption(
             "Distance to the exact posterior (MMD, Gaussian kernel with the posterior's sd as bandwidth): "
-            "one yardstick for a q and for a set of samples."
+            "one yardstick for a q and for a set of samples." + _uncounted(vi, mc, cost)
         )
     with right:
         st.subheader("Marginals")
@@ -327,6 +337,40 @@ def _kl_split(vi, tol: float) -> str:
     return text
 
 
+def _moves_caption(mc) -> str:
+    """What the grey lines and red crosses on the MCMC panel are, for samplers that record their moves."""
+    if mc.paths is None:
+        return ""
+    text = (
+        f" Grey: the last {figures.TRAIL_STEPS} moves of the first {mc.paths.shape[1]} chains (dotted: rejected)"
+        " — Gibbs moves along one axis at a time, HMC along its leapfrog path."
+    )
+    if mc.divergent is not None:
+        text += " Red ×: where divergent transitions after warm-up began."
+    return text
+
+
+def _uncounted(vi, mc, cost: str) -> str:
+    """A sentence for a method the evaluations axis cannot show (it evaluated nothing)."""
+    if cost != "evals":
+        return ""
+    idle = [r.label for r in (vi, mc) if r.evals is not None and r.evals[-1].sum() == 0]
+    return "".join(f" {who} evaluates neither the density nor its gradient: it is not on this axis." for who in idle)
+
+
+def _evals(res) -> str:
+    """'12,345 + 6,789' (density + gradient evaluations)."""
+    if res.evals is None:
+        return "—"
+    return f"{int(res.evals[-1, 0]):,} + {int(res.evals[-1, 1]):,}"
+
+
+def _ess_per_kilo_eval(mc) -> float:
+    """min ESS per 1000 evaluations (density + gradient); nan when nothing was evaluated."""
+    spent = float(mc.evals[-1].sum()) if mc.evals is not None else 0.0
+    return float(np.min(mc.ess)) / spent * 1000 if spent > 0 else math.nan
+
+
 def _fmt_s(s: float) -> str:
     return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
 
@@ -345,6 +389,7 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "wall time": _fmt_s(vi.wall_time_s),
             "time / step": _fmt_s(vi.wall_time_s / max(vi.n_steps, 1)),
             "steps": vi.n_steps,
+            "evaluations (density + gradient)": _evals(vi),
             "ELBO": num(vi.elbo[-1]),
             "KL(q‖p)": kl(vi.kl[-1]),
             "best KL in family": kl(vi.kl_best),
@@ -355,7 +400,9 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "acceptance": "—",
             "ESS (min)": "—",
             "ESS / s": "—",
+            "ESS / 1000 evals": "—",
             "R-hat (max)": "—",
+            "divergences": "—",
             "Pareto k̂": num(vi.khat, "{:.2f}"),
         },
         {
@@ -363,6 +410,7 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "wall time": _fmt_s(mc.wall_time_s),
             "time / step": _fmt_s(mc.wall_time_s / max(mc.n_steps, 1)),
             "steps": mc.n_steps,
+            "evaluations (density + gradient)": _evals(mc),
             "ELBO": "—",
             "KL(q‖p)": "—",
             "best KL in family": "—",
@@ -373,7 +421,9 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "acceptance": num(mc.acceptance, "{:.2f}"),
             "ESS (min)": num(float(np.min(mc.ess)), "{:.0f}"),
             "ESS / s": num(float(np.min(mc.ess_per_s)), "{:.0f}"),
+            "ESS / 1000 evals": num(_ess_per_kilo_eval(mc), "{:.1f}"),
             "R-hat (max)": num(float(np.max(mc.rhat)), "{:.3f}"),
+            "divergences": str(mc.stats["divergences"]) if "divergences" in mc.stats else "—",
             "Pareto k̂": "—",
         },
     ]

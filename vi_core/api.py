@@ -23,6 +23,7 @@ import numpy as np
 
 from vi_core import mcmc, methods
 from vi_core.cavi import start_point
+from vi_core.counting import Counted
 from vi_core.families import GaussianQ, GridProductQ
 from vi_core.grid import Grid, make_grid
 from vi_core.metrics import Yardstick, moment_errors, pareto_khat
@@ -105,6 +106,9 @@ class ViResult:
     elbo_best (= log_evidence - kl_best); n_optima: distinct local optima found; kl_local:
     KL of the local optimum this run was climbing to. verdict, verdict_level:
     vi_core.verdicts.vi_verdict's plain text and level ("good", "warn", "bad").
+
+    evals (T, 2) int: log-density and gradient evaluations spent by each recorded q
+    (vi_core.counting; grid CAVI is charged the grid's n x n densities from the start).
     """
 
     method: str
@@ -134,6 +138,7 @@ class ViResult:
     chol: np.ndarray | None = None
     w1: np.ndarray | None = None
     w2: np.ndarray | None = None
+    evals: np.ndarray | None = None
 
     @property
     def n_steps(self) -> int:
@@ -171,6 +176,8 @@ class ViResult:
             "mean_error": self.mean_err[-1],
             "cov_error": self.cov_err[-1],
             "khat": self.khat,
+            "n_density_evals": _total(self.evals, 0),
+            "n_grad_evals": _total(self.evals, 1),
             "verdict": self.verdict,
             "verdict_level": self.verdict_level,
         }
@@ -182,7 +189,13 @@ class McmcResult:
     indices with mmd/mean_err/cov_err (S,) of the post-burn-in draws up to that step;
     diagnostics (vi_core.mcmc.Diagnostics) on the draws after burn-in, its fields also
     readable here (n_samples, acceptance, ess, rhat, tau, mean, cov). verdict, verdict_level:
-    vi_core.verdicts.mcmc_verdict from R-hat, ESS and acceptance."""
+    vi_core.verdicts.mcmc_verdict from R-hat, ESS and acceptance.
+
+    evals (T, 2) int: density and gradient evaluations spent by the end of each step.
+    stats: the sampler's own diagnostics (e.g. divergences, step_size; the method's ``stats``
+    hook). Samplers that record their moves (``path`` hook): paths (T, C, L, 2) float32, the
+    path each step took for the first C chains (NaN-padded), path_accepted/path_divergent
+    (T, C); divergent (T, W) bool for every walker where the sampler reports it, else None."""
 
     method: str
     chain: np.ndarray
@@ -195,6 +208,12 @@ class McmcResult:
     diagnostics: mcmc.Diagnostics
     verdict: str = ""
     verdict_level: str = ""
+    evals: np.ndarray | None = None
+    stats: dict = dataclasses.field(default_factory=dict)
+    paths: np.ndarray | None = None
+    path_accepted: np.ndarray | None = None
+    path_divergent: np.ndarray | None = None
+    divergent: np.ndarray | None = None
 
     def __getattr__(self, name: str):
         if name in mcmc.Diagnostics._fields:
@@ -235,9 +254,50 @@ class McmcResult:
             "mmd": self.mmd[-1],
             "mean_error": self.mean_err[-1],
             "cov_error": self.cov_err[-1],
+            "n_density_evals": _total(self.evals, 0),
+            "n_grad_evals": _total(self.evals, 1),
+            **self.stats,
             "verdict": self.verdict,
             "verdict_level": self.verdict_level,
         }
+
+
+def _total(evals: np.ndarray | None, column: int) -> int | None:
+    return None if evals is None else int(evals[-1, column])
+
+
+def _counted_run(m: methods.Method, target: Target, grid: Grid, settings: Settings, seed: int):
+    """Build the method on a counting copy of the target and run it: (plan, trace) with
+    trace.evals (n + 1, 2) cumulative (density, gradient) evaluations."""
+    counted = Counted(target)
+    start, sd = _init_scale(grid.box)
+    plan = m.build(counted, grid, settings, start, sd)
+    if m.grid_evals:  # the run works on the grid's densities: they are its evaluations
+        counted.n_density += grid.xs.size * grid.ys.size
+    trace = run(
+        plan.algorithm, plan.n_steps, seed, stop=plan.stop, time_budget_s=settings.time_budget_s, counter=counted.counts
+    )
+    return plan, trace
+
+
+def _moves(m: methods.Method, trace) -> tuple:
+    """(paths (T, C, L, 2), accepted (T, C), divergent (T, C)) from the method's ``path`` hook, else Nones."""
+    if m.path is None:
+        return None, None, None
+    moves = [m.path(s) for s in trace.states[1:]]
+    length = max(mv.points.shape[1] for mv in moves)
+    paths = np.full((len(moves), moves[0].points.shape[0], length, 2), np.nan, dtype=np.float32)
+    for t, mv in enumerate(moves):
+        paths[t, :, : mv.points.shape[1]] = mv.points
+    return paths, np.stack([mv.accepted for mv in moves]), np.stack([mv.divergent for mv in moves])
+
+
+def _divergent(infos: list) -> np.ndarray | None:
+    """(T, W) bool from infos that carry ``divergent`` (W,), else None."""
+    flags = [getattr(i, "divergent", None) if not isinstance(i, dict) else i.get("divergent") for i in infos]
+    if not flags or any(f is None for f in flags):
+        return None
+    return np.stack([np.asarray(f, dtype=bool) for f in flags])
 
 
 def _init_scale(box) -> tuple[np.ndarray, float]:
@@ -275,9 +335,7 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
     _check_seed(seed)
     _check_settings(m, settings)
     grid = grid if grid is not None else make_grid(target, settings.n_grid)
-    start, sd = _init_scale(grid.box)
-    plan = m.build(target, grid, settings, start, sd)
-    trace = run(plan.algorithm, plan.n_steps, seed, stop=plan.stop, time_budget_s=settings.time_budget_s)
+    plan, trace = _counted_run(m, target, grid, settings, seed)
     qs = tuple(m.q(s, grid) for s in trace.states)
     if m.elbo is not None:
         elbo, elbo_mc = m.elbo(target, grid, qs, trace)
@@ -335,6 +393,7 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
         chol=chol,
         w1=w1,
         w2=w2,
+        evals=trace.evals,
     )
 
 
@@ -351,10 +410,9 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
     _check_seed(seed)
     _check_settings(m, settings)
     grid = grid if grid is not None else make_grid(target, settings.n_grid)
-    start, sd = _init_scale(grid.box)
-    plan = m.build(target, grid, settings, start, sd)
-    trace = run(plan.algorithm, plan.n_steps, seed, stop=plan.stop, time_budget_s=settings.time_budget_s)
+    _, trace = _counted_run(m, target, grid, settings, seed)
     res = mcmc.chain_of(trace, m.draws)
+    paths, path_accepted, path_divergent = _moves(m, trace)
     snap = snapshot_indices(res.times.size)
     snap = snap[snap >= 1]
     yard = Yardstick(grid)
@@ -365,7 +423,8 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
         errs.append(moment_errors(grid, draws.mean(axis=0), np.cov(draws.T)))
     errs = np.array(errs).reshape(-1, 2)
     d = mcmc.diagnostics(res)
-    verdict = mcmc_verdict(d.rhat, d.ess, d.acceptance)
+    stats = dict(m.stats(trace.infos)) if m.stats is not None else {}
+    verdict = mcmc_verdict(d.rhat, d.ess, d.acceptance, m.judge_acceptance, stats.get("divergences"))
     return McmcResult(
         method=method,
         chain=res.chain.astype(np.float32),
@@ -378,6 +437,12 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
         diagnostics=d,
         verdict=verdict.text,
         verdict_level=verdict.level,
+        evals=trace.evals[1:],
+        stats=stats,
+        paths=paths,
+        path_accepted=path_accepted,
+        path_divergent=path_divergent,
+        divergent=_divergent(trace.infos),
     )
 
 

@@ -30,11 +30,13 @@ class Algorithm(NamedTuple):
 
 class Trace(NamedTuple):
     """states: [init state, state after step 1, ...] (as ``Algorithm.keep`` records them); infos: one per step;
-    times (n + 1,): seconds since the start of ``init`` at which each state existed."""
+    times (n + 1,): seconds since the start of ``init`` at which each state existed; evals (n + 1, 2): what
+    ``counter()`` said after init and after each step (density and gradient evaluations), None without one."""
 
     states: list
     infos: list
     times: np.ndarray
+    evals: np.ndarray | None = None
 
 
 def run(
@@ -43,13 +45,17 @@ def run(
     seed: int,
     stop: Callable[[Any, Any], bool] | None = None,
     time_budget_s: float | None = None,
+    counter: Callable[[], tuple[int, int]] | None = None,
 ) -> Trace:
-    """Run ``n_steps`` steps (fewer if ``stop(state, info)`` or the time budget says so)."""
+    """Run ``n_steps`` steps (fewer if ``stop(state, info)`` or the time budget says so).
+    counter: read after init and after every step (e.g. vi_core.counting.Counted.counts)."""
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     keep = algorithm.keep or (lambda s: s)
     state = algorithm.init(rng)
     states, infos, times = [keep(state)], [], [time.perf_counter() - t0]
+    count = counter or (lambda: (0, 0))
+    evals = [count()]
     step = algorithm.step
     for _ in range(n_steps):
         state, info = step(rng, state)
@@ -57,6 +63,7 @@ def run(
         states.append(keep(state))
         infos.append(info)
         times.append(now)
+        evals.append(count())
         if (stop is not None and stop(state, info)) or (time_budget_s is not None and now > time_budget_s):
             break
-    return Trace(states, infos, np.asarray(times))
+    return Trace(states, infos, np.asarray(times), np.asarray(evals, dtype=np.int64) if counter else None)

@@ -136,8 +136,12 @@ def vi_verdict(
     return Verdict(level, " ".join([head, *parts]))
 
 
-def mcmc_verdict(rhat, ess, acceptance: float) -> Verdict:
-    """Has the sampler converged? R-hat (max over coordinates), ESS (min) and the acceptance rate."""
+def mcmc_verdict(
+    rhat, ess, acceptance: float, judge_acceptance: bool = True, divergences: int | None = None
+) -> Verdict:
+    """Has the sampler converged? R-hat (max over coordinates), ESS (min), the acceptance rate
+    (unless the sampler always accepts, like Gibbs: ``judge_acceptance`` False) and, for
+    Hamiltonian samplers, the divergent transitions after warm-up."""
     rhat, ess = np.asarray(rhat, dtype=float), np.asarray(ess, dtype=float)
     # nanmax of an all-nan array warns; too few draws give nan R-hat and ESS
     rhat_max = float(rhat[np.isfinite(rhat)].max()) if np.isfinite(rhat).any() else math.nan
@@ -159,7 +163,15 @@ def mcmc_verdict(rhat, ess, acceptance: float) -> Verdict:
         parts.append(f"Only {ess_min:.0f} effective draws (< {ESS_MIN:.0f}): estimates from them are noisy.")
     elif math.isfinite(ess_min):
         parts.append(f"{ess_min:.0f} effective draws.")
-    if math.isfinite(acceptance) and acceptance < ACCEPT_LOW:
+    if divergences:
+        levels.append("warn")
+        parts.append(
+            f"{divergences} divergent transition{'s' if divergences > 1 else ''} after warm-up: the integrator could "
+            "not follow the posterior's curvature there (red ×), so that region may be under-sampled."
+        )
+    if not judge_acceptance:
+        pass
+    elif math.isfinite(acceptance) and acceptance < ACCEPT_LOW:
         levels.append("warn")
         parts.append(f"Acceptance {acceptance:.2f} is low: most proposals are rejected, the step is too big.")
     elif math.isfinite(acceptance) and acceptance > ACCEPT_HIGH:

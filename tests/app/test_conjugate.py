@@ -176,3 +176,26 @@ def test_removing_the_outliers_moves_mu_up_and_tau_up():
     assert mu_clean == pytest.approx(wikipedia_cavi(newcomb(True), **DEFAULT)[1][0], rel=1e-9)
     # the "without the outliers" table always shows both data sets, whichever the toggle picks
     assert list(out2["N"]) == [66, 64] and out2.equals(out)
+
+
+def test_page_measures_vb_against_gibbs():
+    """The VB-versus-Gibbs section: its table's exact row is the Normal-Gamma posterior, its VB row the fixed
+    point, and its paragraph is the engine's verdict on the same run (numbers that do not depend on the clock)."""
+    from vi_core.conjugate import exact_moments
+    from vi_core.targets import make_target
+    from vi_core.vb_gibbs import compare
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    (table,) = [t for t in at.table if "MMD to exact" in t.value.columns]
+    rows = table.value.set_index(table.value.columns[0])
+    target = make_target("newcomb")
+    c = compare(target)
+    ex = exact_moments(target.posterior, target.log_z_exact)
+    assert rows.loc["exact", "sd(μ)"] == f"{ex.sd_mu:.4f}"
+    assert rows.loc["variational Bayes", "KL(q ‖ p)"] == f"{c.vb.kl:.4f}"
+    assert rows.loc["variational Bayes", "MMD to exact"] == f"{c.vb.mmd:.4f}"
+    assert rows.loc["Gibbs (4 chains)", "MMD to exact"] == f"{c.gibbs.mmd:.4f}"  # seeded: the same draws
+    (text,) = [m.value for m in at.markdown if m.value.startswith("Variational Bayes reached")]
+    assert f"distance {c.vb.mmd:.4f}" in text and f"{c.match_updates:,} conditional draws" in text

@@ -1,4 +1,4 @@
-"""The Lessons page through AppTest: six cards, each linking to the Playground with its scenario."""
+"""The Lessons page through AppTest: nine cards, each linking to the Playground with its scenario."""
 
 import pathlib
 from urllib.parse import parse_qsl, urlsplit
@@ -11,7 +11,7 @@ from ui.spec import from_query
 APP = str(pathlib.Path(__file__).parents[2] / "app.py")
 
 
-def test_lessons_page_renders_six_linked_scenarios():
+def test_lessons_page_renders_every_linked_scenario():
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page("pages/3_Lessons.py").run()
     assert not at.exception, at.exception
@@ -19,7 +19,7 @@ def test_lessons_page_renders_six_linked_scenarios():
     buttons = at.get("link_button")
     codes = [c.value for c in at.code]
     text = " ".join(m.value for m in at.markdown)
-    assert len(buttons) == len(codes) == len(at.get("plotly_chart")) == len(LESSONS) == 6
+    assert len(buttons) == len(codes) == len(at.get("plotly_chart")) == len(LESSONS) == 9
     for lesson, button, code in zip(LESSONS, buttons, codes, strict=True):
         assert lesson.title in text and lesson.caption in text
         url = button.proto.url

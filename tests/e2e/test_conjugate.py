@@ -15,8 +15,8 @@ def test_conjugate_page_deep_link(app_server, e2e_page):
     assert_no_exception(page)
     expect(page.locator(".katex").first).to_be_visible()
     charts = page.get_by_test_id("stPlotlyChart")
-    expect(charts).to_have_count(4)
-    for i in range(4):  # each chart drew its Plotly SVG
+    expect(charts).to_have_count(5)
+    for i in range(5):  # each chart drew its Plotly SVG
         expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
     expect(page.get_by_test_id("stDataFrame")).to_have_count(3)
     screenshot(page, "conjugate", full_page=False)

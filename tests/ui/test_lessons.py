@@ -54,8 +54,12 @@ def test_six_lessons_cover_the_issue():
         ("funnel", None),
         ("gaussian", 0.0),
         ("challenger", None),
+        ("gaussian", 0.99),
+        ("funnel", None),
+        ("banana", None),
     ]
-    assert len({x.title for x in LESSONS}) == 6
+    assert len({x.title for x in LESSONS}) == len(LESSONS) == 9
+    assert [x.spec.mcmc for x in LESSONS[6:]] == ["gibbs", "nuts", "hmc"]
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.title)
@@ -104,14 +108,14 @@ def test_full_rank_gaussian_cannot_bend():
 
 
 def test_random_walk_struggles_in_the_funnel():
-    m = _mc("funnel")
+    m = _mc("Neal")
     assert m.method == "rwm"
     assert 1.5 < np.max(m.rhat) < 1.9 and 1.2 < m.mean_err[-1] < 1.8  # "R-hat ≈ 1.7", "off by ≈ 1.5"
     # per walker and step: did it move, and where was it (v is z1)
     moved = np.any(m.chain[1:] != m.chain[:-1], axis=-1)[burn_in(m.n_steps) :]
     v_prev = m.chain[:-1, :, 0][burn_in(m.n_steps) :]
     assert np.mean(moved[v_prev < -3]) < 0.5 < np.mean(moved[v_prev > 3])  # neck: most proposals rejected
-    de = _mc("funnel", "emcee-de")
+    de = _mc("Neal", "emcee-de")
     assert np.max(de.rhat) < np.max(m.rhat) and de.mean_err[-1] < m.mean_err[-1]  # "both shrink"
 
 
@@ -131,3 +135,51 @@ def test_challenger_slope_is_negative_in_both():
     assert m.mean[1] < -2 and np.mean(_draws(m)[:, 1] < 0) > 0.99
     assert grid.weights.sum(axis=0)[grid.ys < 0].sum() > 0.99  # P(β < 0) on the exact grid
     assert abs(_lesson("Challenger").spec.target.temp_mean - 69.6) < 0.05
+
+
+def test_gibbs_crawls_where_cavi_converges():
+    rho = 0.99
+    m, v = _mc("ridge"), _vi("ridge")
+    assert m.method == "gibbs" and m.chain.shape[1] == 4 and m.n_steps == 500
+    assert round(math.sqrt(1 - rho**2), 2) == 0.14 and round(rho**2, 2) == 0.98  # "≈ 0.14", "ρ² ≈ 0.98"
+    # the draws' lag-1 autocorrelation per sweep is ρ² (Gibbs on a bivariate normal)
+    x = m.chain[burn_in(m.n_steps) :, :, 0]  # (T, chains): z1 per chain
+    lag1 = np.mean([np.corrcoef(x[1:, c], x[:-1, c])[0, 1] for c in range(x.shape[1])])
+    assert abs(lag1 - rho**2) < 0.02
+    assert 8 < np.min(m.ess) < 16 and 1.2 < np.max(m.rhat) < 1.4  # "≈ 12 effective draws", "R-hat ≈ 1.29"
+    gap = v.kl - v.kl_best
+    first = int(np.argmax(gap < 0.01))
+    assert 110 <= first <= 150 and np.all(gap[first:] < 0.01)  # "within 0.01 nats after ≈ 130 sweeps"
+    assert abs(v.kl[-1] + 0.5 * math.log(1 - rho**2)) < 0.01  # "KL ≈ 1.96"
+    # CAVI's means follow the same recursion: the error of m1 shrinks by ρ² a sweep
+    err = np.abs(v.mean[1:60, 0])
+    assert np.allclose(err[1:] / err[:-1], rho**2, atol=0.005)
+
+
+def test_nuts_diverges_in_the_neck_and_non_centring_cures_it():
+    from vi_core.targets.expr import make_expr_target
+
+    m = _mc("neck")
+    assert m.method == "nuts" and abs(m.stats["step_size"] - 0.07) < 0.01  # "≈ 0.07"
+    n = m.stats["divergences"]
+    assert 110 <= n <= 150  # "≈ 130"
+    t, w = np.nonzero(m.divergent)
+    after = t >= m.burn_in
+    start = m.chain[np.maximum(t[after] - 1, 0), w[after]]
+    assert len(start) == n and 0.65 < np.mean(start[:, 0] < 0) < 0.85  # "about three in four at v < 0"
+    assert abs(np.max(m.rhat) - 1.09) < 0.02  # "R-hat ≈ 1.09"
+    # the twist: the non-centred funnel, typed as the caption says, is a plain Gaussian: no divergence
+    spec = _lesson("neck").spec
+    nc = make_expr_target("-x**2/18 - y**2/2", (-9.0, 9.0, -4.0, 4.0))
+    cured = run_sampler(nc, "nuts", spec.seed, spec.settings, grid=make_grid(nc, spec.settings.n_grid))
+    assert cured.stats["divergences"] == 0 and np.max(cured.rhat) < 1.02
+
+
+def test_hmc_follows_the_banana_where_random_walk_stalls():
+    h, r = _mc("follows"), _mc("follows", "rwm")
+    assert h.method == "hmc" and h.chain.shape[1] == 4 and r.chain.shape[1] == 32
+    assert 450 < np.min(h.ess) < 610 and abs(np.max(h.rhat) - 1.01) < 0.01  # "≈ 530", "R-hat ≈ 1.01"
+    assert 65 < np.min(r.ess) < 95 and 1.2 < np.max(r.rhat) < 1.4  # "≈ 80", "R-hat ≈ 1.3"
+    assert h.evals[-1, 1] == 500 * 4 * 16 + 4  # "16 gradients" a step (plus one at each start)
+    per_eval = (np.min(h.ess) / h.evals[-1].sum()) / (np.min(r.ess) / r.evals[-1].sum())
+    assert 2.5 < per_eval < 3.5  # "≈ 3 times the effective draws per evaluation"

@@ -31,7 +31,7 @@ def test_empty_query_is_the_default():
         ({"target": "gaussian", "p_rho": "nan"}, "p_rho=nan"),
         ({"target": "gaussian", "p_rho": "<script>"}, "p_rho=<script>"),
         ({"vi": "magic"}, "vi=magic"),
-        ({"mcmc": "hmc"}, "mcmc=hmc"),
+        ({"mcmc": "slice"}, "mcmc=slice"),
         ({"seed": "-3"}, "seed=-3"),
         ({"seed": "1.5"}, "seed=1.5"),
         ({"walkers": "7"}, "walkers=7"),

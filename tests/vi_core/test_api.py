@@ -7,6 +7,7 @@ from dataclasses import MISSING
 import numpy as np
 import pytest
 
+from vi_core import methods
 from vi_core.api import MCMC_METHODS, METHODS, VI_METHODS, Settings, ViResult, run_method, run_sampler, run_vi
 from vi_core.targets import REGISTRY, make_target
 
@@ -28,8 +29,14 @@ def test_every_target_and_method_runs(name, method):
         assert res.kl_best - 1e-6 <= res.kl_local <= res.kl[-1] + 1e-12
         assert res.verdict_level in ("good", "warn", "bad") and res.verdict
     else:
-        assert res.chain.shape == (30, 8, 2) and res.chain.dtype == np.float32
+        chains = SMALL.chains if "chains" in methods.get(method).settings else SMALL.walkers
+        assert res.chain.shape == (30, chains, 2) and res.chain.dtype == np.float32
         assert res.verdict_level in ("good", "warn", "bad") and res.verdict
+    # the cost counters: cumulative, one row per recorded state, and something was spent
+    assert res.evals.shape == (res.times.size, 2) and np.all(np.diff(res.evals, axis=0) >= 0)
+    assert res.evals[-1].sum() > 0 or method == "gibbs"  # closed-form conditionals evaluate nothing
+    summary = res.summary()
+    assert summary["n_density_evals"] == res.evals[-1, 0] and summary["n_grad_evals"] == res.evals[-1, 1]
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -110,3 +117,50 @@ def test_elbo_trace_is_the_61_node_quadrature(name):
     res = run_vi(t, "gauss-fr", settings=Settings(vi_steps=200))
     fine = gaussian_elbos(t, res.loc, res.chol, n=61)
     np.testing.assert_allclose(_elbo_trace(t, res.loc, res.chol), fine, rtol=0, atol=1e-6)
+
+
+class _Tally:
+    """A target's log density and gradient with call counters of its own: the independent count."""
+
+    def __init__(self, target):
+        self.target, self.density, self.grad = target, 0, 0
+
+    def __getattr__(self, name):
+        return getattr(self.target, name)
+
+    def log_density(self, z):
+        self.density += np.asarray(z)[..., 0].size
+        return self.target.log_density(z)
+
+    def grad_log_density(self, z):
+        self.grad += np.asarray(z)[..., 0].size
+        return self.target.grad_log_density(z)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_evaluation_counts_are_exact(method):
+    """The result's counts equal what the target saw during the run (scoring, outside the run, is not charged)."""
+    from vi_core import api
+
+    target = make_target("banana")
+    grid = api.make_grid(target, SMALL.n_grid)
+    tally = _Tally(target)
+    counted_runs = []
+    real = api._counted_run
+
+    def spy(m, t, g, settings, seed):
+        # the method runs on the tally, so every evaluation it makes is seen by the tally and by Counted
+        plan, trace = real(m, tally, g, settings, seed)
+        counted_runs.append((tally.density, tally.grad))
+        return plan, trace
+
+    api._counted_run = spy
+    try:
+        runner = api.run_vi if methods.get(method).kind == "vi" else api.run_sampler
+        res = runner(target, method, 0, SMALL, grid=grid)
+    finally:
+        api._counted_run = real
+    density, grad = counted_runs[0]
+    if methods.get(method).grid_evals:
+        density += grid.xs.size * grid.ys.size
+    assert (res.evals[-1, 0], res.evals[-1, 1]) == (density, grad)

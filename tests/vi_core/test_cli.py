@@ -140,7 +140,7 @@ def test_readable_table_without_json():
         (["run", "--target", "gaussian", "--param", "rho=2", "--method", "cavi"], "outside its bounds"),
         (["run", "--target", "gaussian", "--param", "rho=nan", "--method", "cavi"], "must be finite"),
         (["run", "--target", "gaussian", "--param", "rho", "--method", "cavi"], "expects key=value"),
-        (["run", "--target", "gaussian", "--method", "hmc"], "invalid choice: 'hmc'"),
+        (["run", "--target", "gaussian", "--method", "slice"], "invalid choice: 'slice'"),
         (["run", "--target", "gaussian", "--method", "cavi", "--steps", "-1"], "outside its bounds"),
         (["run", "--target", "gaussian", "--method", "cavi", "--seed", "x"], "invalid int value"),
         (["run", "--method", "cavi"], "--target (or --expr with --box) is required"),

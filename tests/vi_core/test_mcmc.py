@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from vi_core import methods
 from vi_core.api import MCMC_METHODS, Settings, run_sampler
 from vi_core.mcmc import burn_in, diagnostics, run_mcmc
 from vi_core.targets import make_target
@@ -30,7 +31,9 @@ def test_every_move_samples_the_gaussian(method):
     assert np.all(np.abs(res.mean) < 4 * np.sqrt(1.0 / res.ess)), f"{method}: mean {res.mean}"
     assert abs(res.cov[0, 1] - 0.5) < 0.15
     assert res.times.shape == (800,) and np.all(np.diff(res.times) >= 0)
-    assert res.chain.shape == (800, 32, 2) and res.n_samples == (800 - burn_in(800)) * 32
+    chains = res.chain.shape[1]
+    assert chains == (Settings().chains if "chains" in methods.get(method).settings else 32)
+    assert res.chain.shape == (800, chains, 2) and res.n_samples == (800 - burn_in(800)) * chains
 
 
 def test_diagnostics_agree_with_independent_draws():
@@ -62,8 +65,10 @@ def test_same_seed_same_chain(method):
 
 def test_bad_sampler_arguments():
     t = make_target("gaussian")
-    with pytest.raises(ValueError, match="unknown MCMC method 'hmc'"):
-        run_sampler(t, "hmc")
+    with pytest.raises(ValueError, match="unknown MCMC method 'slice'"):
+        run_sampler(t, "slice")
+    with pytest.raises(ValueError, match="unknown MCMC method 'cavi'"):
+        run_sampler(t, "cavi")
     with pytest.raises(ValueError, match="walkers must be even"):
         run_sampler(t, "emcee", settings=Settings(walkers=7))
     with pytest.raises(ValueError, match="walkers must be an even number"):

@@ -21,9 +21,18 @@ from ui.figures.shared import (
 )
 
 if TYPE_CHECKING:
-    from ui.compute import Analysis
+    from ui.compute import Analysis, Comparison
 
-__all__ = ["ACCEPTED", "ALL_COLOUR", "CLEAN_COLOUR", "contour_figure", "data_figure", "elbo_figure", "shift_figure"]
+__all__ = [
+    "ACCEPTED",
+    "ALL_COLOUR",
+    "CLEAN_COLOUR",
+    "contour_figure",
+    "data_figure",
+    "elbo_figure",
+    "shift_figure",
+    "vb_gibbs_figure",
+]
 
 ACCEPTED = 33.02  # Stigler (1977): 24.833 02 µs after Newcomb's corrections, i.e. (µs - 24.8) * 1000
 GRID_COLOUR = "#111111"
@@ -200,5 +209,37 @@ def shift_figure(both: dict[str, Analysis]) -> dict:
             xaxis2=dict(domain=[0.65, 1], anchor="y2", range=[s_lo, s_hi], title=dict(text="ln τ")),
             yaxis2=dict(anchor="x2"),
             **_accepted_mark("x"),
+        ),
+    )
+
+
+def vb_gibbs_figure(c: Comparison) -> dict:
+    """Distance to the exact posterior against wall-clock time (log axis): VB's iterations, Gibbs'
+    draws so far, VB's final distance as a dotted line and the moment Gibbs is as close (from then on)."""
+    vb, gb = c.vb, c.gibbs
+    vt, gt = np.maximum(vb.time_trace, 1e-6), np.maximum(gb.time_trace, 1e-6)
+    shown = gb.updates_trace >= 100  # fewer draws than this: the distance is noise (it can even read 0)
+    data = [
+        dict(type="scatter", x=vt, y=vb.mmd_trace, mode="lines+markers", name="variational Bayes (closed-form CAVI)",
+             line=dict(color=VI_COLOUR, width=2.5), marker=dict(size=5)),
+        dict(type="scatter", x=gt[shown], y=gb.mmd_trace[shown], mode="lines+markers",
+             name=f"Gibbs sampling ({c.chains} chains)", line=dict(color=MCMC_COLOUR, width=2.5), marker=dict(size=4)),
+        dict(type="scatter", x=[vt[-1], max(gt[-1], vt[-1])], y=[vb.mmd, vb.mmd], mode="lines",
+             name="VB's final distance", line=dict(color=VI_COLOUR, dash="dot", width=1.5)),
+    ]  # fmt: skip
+    if c.match_time_s is not None:
+        data.append(
+            dict(type="scatter", x=[c.match_time_s], y=[vb.mmd], mode="markers", name="Gibbs as close from here on",
+                 marker=dict(color=MCMC_COLOUR, size=12, symbol="diamond-open", line=dict(width=2)))
+        )  # fmt: skip
+    return dict(
+        data=data,
+        layout=dict(
+            height=380,
+            margin=dict(l=55, r=10, t=80, b=45),
+            font=_FONT,
+            xaxis=dict(type="log", title=dict(text="wall-clock time (s), log scale")),
+            yaxis=dict(title=dict(text="MMD to the exact posterior"), rangemode="tozero"),
+            legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
         ),
     )

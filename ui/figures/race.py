@@ -41,7 +41,7 @@ from ui.figures.shared import (
 if TYPE_CHECKING:
     from ui.compute import Grid, McmcResult, ViResult
 
-__all__ = ["accuracy_figure", "frame_plan", "marginal_figure", "race_figure"]
+__all__ = ["COST_AXES", "TRAIL_STEPS", "accuracy_figure", "frame_plan", "marginal_figure", "race_figure"]
 
 
 # ---------------------------------------------------------------------------------- the race
@@ -107,6 +107,54 @@ def _sample_chunks(mc: McmcResult, mc_idx: np.ndarray, seed: int = 0) -> list[tu
     return chunks
 
 
+TRAIL_STEPS = 10  # each recorded chain's last moves drawn in a frame: Gibbs' staircase, HMC's leapfrog paths
+MAX_PATH_POINTS = 1500  # per frame and trace; older moves are dropped first
+PATH_COLOUR = "#555555"
+DIVERGENT_COLOUR = "#CC0033"
+DIVERGENT_MARKER = dict(color=DIVERGENT_COLOUR, size=8, symbol="x-thin", line=dict(color=DIVERGENT_COLOUR, width=2))
+
+
+def _paths_xy(mc: McmcResult, j: int, accepted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The moves of steps j - TRAIL_STEPS + 1 .. j of the recorded chains that were (or were
+    not) accepted, as one NaN-separated polyline; divergent trajectories count as rejected."""
+    lo = max(j - TRAIL_STEPS + 1, 0)
+    ok = mc.path_accepted[lo : j + 1] & ~mc.path_divergent[lo : j + 1]
+    pieces: list[np.ndarray] = []
+    n = 0
+    for t in range(j, lo - 1, -1):  # newest first, so a cap drops the oldest
+        for c in range(mc.paths.shape[1]):
+            if ok[t - lo, c] != accepted:
+                continue
+            pts = mc.paths[t, c]
+            pts = pts[~np.isnan(pts[:, 0])]
+            if len(pts) < 2 or n + len(pts) > MAX_PATH_POINTS:
+                continue
+            pieces.append(np.vstack([pts, [[np.nan, np.nan]]]))
+            n += len(pts) + 1
+    if not pieces:
+        return f32([]), f32([])
+    xy = np.vstack(pieces[::-1])
+    return f32(xy[:, 0]), f32(xy[:, 1])
+
+
+def _divergences_xy(mc: McmcResult, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where every divergent transition after warm-up, up to step j, began (all chains). Warm-up's
+    are left out, as the sampler's own count leaves them out: its step size was still being tuned."""
+    if mc.divergent is None:
+        return f32([]), f32([])
+    t, w = np.nonzero(mc.divergent[: j + 1])
+    keep = t >= mc.burn_in
+    t, w = t[keep], w[keep]
+    start = mc.chain[np.maximum(t - 1, 0), w]
+    return f32(start[:, 0]), f32(start[:, 1])
+
+
+def _move_traces(mc: McmcResult, j: int) -> list[dict]:
+    """Frame data of the three move traces: accepted paths, rejected paths, divergences."""
+    (ax, ay), (rx, ry), (dx, dy) = _paths_xy(mc, j, True), _paths_xy(mc, j, False), _divergences_xy(mc, j)
+    return [dict(x=ax, y=ay), dict(x=rx, y=ry), dict(x=dx, y=dy)]
+
+
 def _chunk_opacity(burn: bool, shown: bool) -> float:
     return (BURN_OPACITY if burn else DRAW_OPACITY) if shown else 0.0
 
@@ -141,6 +189,18 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
     now = dict(color=WALKER_COLOUR, size=6, line=dict(color="white", width=1))
     w0 = mc.chain[mc_idx[0]]
     i_walk = add(scatter(w0[:, 0], w0[:, 1], "2", mode="markers", marker=now, hoverinfo="skip", name="walkers now"))
+    i_moves = []
+    if mc.paths is not None:  # the sampler recorded its moves: draw them over the draws
+        styles = (
+            dict(mode="lines", line=dict(color=PATH_COLOUR, width=1.3), name="moves, accepted"),
+            dict(mode="lines", line=dict(color=PATH_COLOUR, width=1, dash="dot"), name="moves, rejected"),
+            dict(
+                mode="markers", name="divergent transitions after warm-up (where they began)",
+                marker=DIVERGENT_MARKER,
+            ),
+        )  # fmt: skip
+        for style, xy in zip(styles, _move_traces(mc, mc_idx[0]), strict=True):
+            i_moves.append(add(scatter(xy["x"], xy["y"], "2", hoverinfo="skip", **style)))
 
     # ELBO trace against iteration or time, with a moving marker, under ln p(X) and the family's best.
     vx = np.arange(vi.times.size) if clock == "iteration" else np.maximum(vi.times, 1e-6)
@@ -178,7 +238,7 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
     i_gauge = [add(t) for t in gauge.traces(vi, vi_idx[0])]
 
     i_sv, i_sm = (add(t) for t in _status(grid, vi, mc, vi_idx[0], mc_idx[0]))
-    animated = [i_q, i_qm, *i_chunks, i_walk, i_em, i_dv, i_dm, *i_gauge, i_sv, i_sm]
+    animated = [i_q, i_qm, *i_chunks, i_walk, *i_moves, i_em, i_dv, i_dm, *i_gauge, i_sv, i_sm]
     frames = []
     for k in range(n):
         v, j = vi_idx[k], mc_idx[k]
@@ -187,6 +247,7 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
             dict(x=f32(vi.mean[v, :1]), y=f32(vi.mean[v, 1:])),
             *[dict(marker=dict(opacity=_chunk_opacity(burn, f <= k))) for _, burn, f in chunks],
             dict(x=f32(mc.chain[j, :, 0]), y=f32(mc.chain[j, :, 1])),
+            *(_move_traces(mc, j) if i_moves else []),
             dict(x=f32(vx[[v]]), y=f32(vi.elbo[[v]])),
             _mmd_point(vi.times, vi.snap, vi.mmd, v),
             _mmd_point(mc.times, mc.snap, mc.mmd, j),
@@ -414,17 +475,35 @@ def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict
 # ---------------------------------------------------------------------------------- static charts
 
 
-def accuracy_figure(vi: ViResult, mc: McmcResult) -> dict:
-    """Distance to the truth against wall-clock time (log axis): VI plateaus at its bias,
-    MCMC keeps improving."""
-    vt = np.maximum(vi.times[vi.snap], 1e-6)
-    t_end = max(vt[-1], float(mc.times[-1]))
+COST_AXES = {
+    "time": "wall-clock time (s), log scale",
+    "evals": "log-density + gradient evaluations, log scale",
+}
+
+
+def _costs(res, idx: np.ndarray, cost: str) -> np.ndarray:
+    """Wall-clock seconds or evaluations (density + gradient) spent by the states ``idx``."""
+    if cost == "time":
+        return np.maximum(res.times[idx], 1e-6)
+    return res.evals[idx].sum(axis=1).astype(float)
+
+
+def accuracy_figure(vi: ViResult, mc: McmcResult, cost: str = "time") -> dict:
+    """Distance to the truth against the cost spent (log axis), wall-clock time or evaluations
+    (``cost`` "time" or "evals"): VI plateaus at its bias, MCMC keeps improving. A method that
+    evaluates nothing (Gibbs with closed-form conditionals) has no place on the evaluations axis."""
+    if cost not in COST_AXES:
+        raise ValueError(f"cost must be one of {', '.join(COST_AXES)}, got {cost!r}")
+    vt, mt = _costs(vi, vi.snap, cost), _costs(mc, mc.snap, cost)
+    vk, mk = vt > 0, mt > 0  # a log axis has no zero
+    t_end = max(vt[vk][-1] if vk.any() else 1.0, mt[mk][-1] if mk.any() else 1.0)
+    t_start = vt[vk][0] if vk.any() else t_end
     data = [
-        scatter(vt, vi.mmd, mode="lines+markers", name=f"VI · {vi.label}",
+        scatter(vt[vk], vi.mmd[vk], mode="lines+markers", name=f"VI · {vi.label}",
                  line=dict(color=VI_COLOUR, width=2.5), marker=dict(size=4)),
-        scatter(mc.times[mc.snap], mc.mmd, mode="lines+markers", name=f"MCMC · {mc.label}",
+        scatter(mt[mk], mc.mmd[mk], mode="lines+markers", name=f"MCMC · {mc.label}",
                  line=dict(color=MCMC_COLOUR, width=2.5), marker=dict(size=4)),
-        scatter([vt[0], t_end], [vi.mmd[-1]] * 2, mode="lines", name="VI's final bias",
+        scatter([t_start, t_end], [vi.mmd[-1]] * 2, mode="lines", name="VI's final bias",
                  line=dict(color=VI_COLOUR, dash="dot", width=1)),
     ]  # fmt: skip
     return dict(
@@ -433,7 +512,7 @@ def accuracy_figure(vi: ViResult, mc: McmcResult) -> dict:
             height=400,
             margin=dict(l=55, r=10, t=75, b=45),
             font=FONT,
-            xaxis=dict(type="log", title=dict(text="wall-clock time (s), log scale")),
+            xaxis=dict(type="log", title=dict(text=COST_AXES[cost])),
             yaxis=dict(title=dict(text="MMD to the exact posterior"), rangemode="tozero"),
             # above the plot area, anchored at its bottom: it never covers the curves or an axis title
             legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),

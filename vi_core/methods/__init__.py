@@ -12,6 +12,12 @@ positions (W, 2). Optional VI hooks: ``elbo(target, grid, qs, trace)`` -> (exact
 MC estimate (T,)) (default: exact by quadrature on the grid, no estimate) and
 ``best(target, grid, qs, elbo, plan)`` -> ``Best`` (default: no search, the run is its own
 best). ``family`` names q's family in the verdict.
+
+Optional MCMC hooks: ``path(kept_state)`` -> ``Moves``, what the step did for the first few
+chains (Gibbs' staircase, HMC's leapfrog path), drawn by the animation; ``stats(infos)`` ->
+dict of sampler diagnostics over the run's per-step infos (e.g. divergences, step_size),
+carried into the result's summary. ``grid_evals``: the method works on the grid's n x n
+density evaluations (grid CAVI), which count as its density evaluations.
 """
 
 from __future__ import annotations
@@ -20,9 +26,26 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
+import numpy as np
+
 from vi_core.runner import Algorithm
 
-__all__ = ["REGISTRY", "Best", "Method", "Plan", "get", "mcmc_methods", "register", "unregister", "vi_methods"]
+__all__ = [
+    "PATH_CHAINS",
+    "REGISTRY",
+    "Best",
+    "Method",
+    "Moves",
+    "Plan",
+    "get",
+    "mcmc_methods",
+    "register",
+    "unregister",
+    "vi_methods",
+]
+
+PATH_CHAINS = 4  # the chains whose moves a sampler records for the animation
+PATH_POINTS = 256  # at most this many points of one step's path (longer ones are thinned, ends kept)
 
 
 class Plan(NamedTuple):
@@ -33,6 +56,20 @@ class Plan(NamedTuple):
     stop: Callable[[Any, Any], bool] | None = None
     note: str = ""
     extra: Any = None
+
+
+class Moves(NamedTuple):
+    """One step of a sampler for the first ``PATH_CHAINS`` chains (C of them).
+
+    points (C, L, 2) float32: the path the step took, NaN-padded (Gibbs: the old point, the
+    z1 update, the z2 update -- the staircase; HMC/NUTS: the leapfrog positions);
+    accepted (C,) bool: the chain moved; divergent (C,) bool: the trajectory diverged (its
+    energy error blew up); the divergence is marked where the trajectory began, as Stan and
+    ArviZ plot it."""
+
+    points: np.ndarray
+    accepted: np.ndarray
+    divergent: np.ndarray
 
 
 class Best(NamedTuple):
@@ -58,6 +95,10 @@ class Method:
     best: Callable | None = None
     family: str = ""
     even_walkers: bool = False  # emcee's ensemble moves split the walkers in halves
+    path: Callable | None = None  # MCMC: kept state -> Moves
+    stats: Callable | None = None  # MCMC: infos -> {name: number}
+    grid_evals: bool = False
+    judge_acceptance: bool = True  # False for samplers that always accept (Gibbs): no verdict on the rate
 
     def __post_init__(self):
         if self.kind not in ("vi", "mcmc"):
@@ -102,4 +143,6 @@ def mcmc_methods() -> tuple[str, ...]:
 from vi_core.methods import cavi  # noqa: E402, F401
 from vi_core.methods import gauss  # noqa: E402, F401
 from vi_core.methods import emcee_moves  # noqa: E402, F401
+from vi_core.methods import gibbs  # noqa: E402, F401
+from vi_core.methods import hmc  # noqa: E402, F401
 # isort: on

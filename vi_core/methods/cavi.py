@@ -58,5 +58,6 @@ METHOD = register(
         elbo=_elbo,
         best=_best,
         family="mean-field products q1(z1) q2(z2)",
+        grid_evals=True,
     )
 )

@@ -63,6 +63,10 @@ class Target:
     same_units: ClassVar[bool] = True
     log_z_exact: ClassVar[None] = None  # overridden by a property where a closed form exists
     conditional: ClassVar[None] = None  # overridden by a property -> Conditional where one exists
+    # Overridden by a method gibbs_conditional(axis, other, rng) -> (C,) where both full conditionals
+    # have closed forms: exact draws of z_axis given the other coordinate = other (C,). Without it
+    # the Gibbs sampler (vi_core.gibbs) draws each conditional on a fine 1D grid.
+    gibbs_conditional: ClassVar[None] = None
     # True for targets whose density is proper by construction (every built-in): the grid then
     # skips the far-out scan that refuses densities which cannot be normalised.
     known_proper: ClassVar[bool] = True

@@ -71,6 +71,11 @@ class Gaussian(Target):
             _normal_log_pdf(1.0), (-_Z1_SDS, _Z1_SDS), lambda t: _one(self.rho * np.asarray(t), sd), "(z₁, z₂)"
         )
 
+    def gibbs_conditional(self, axis, other, rng):
+        """Exact Gibbs draws, other (C,) -> (C,): z_axis | z_other ~ N(rho z_other, 1 - rho^2), either axis."""
+        other = np.asarray(other, dtype=float)
+        return self.rho * other + math.sqrt(1.0 - self.rho**2) * rng.standard_normal(other.shape)
+
 
 @register
 @dataclasses.dataclass(frozen=True)

@@ -173,6 +173,23 @@ class Newcomb(Target):
         g_s = self.a0 + 0.5 * (n + 1) - tau * self._rate(mu)
         return np.stack([g_mu, g_s], axis=-1)
 
+    def gibbs_conditional(self, axis, other, rng):
+        """Exact Gibbs draws, other (C,) -> (C,), read off ``log_density``.
+
+        axis 0: μ | s ~ N((λ0 μ0 + N x̄)/(λ0 + N), 1/((λ0 + N) e^s));
+        axis 1: s = ln τ where τ | μ ~ Gamma(a0 + (N + 1)/2, rate ``_rate(μ)``): the log of an exact
+        draw of τ is an exact draw of s (the Jacobian e^s in ``log_density`` is this change of variable).
+        """
+        other = np.asarray(other, dtype=float)
+        n, xbar, _ = self.suff
+        if axis == 0:
+            lam = self.lambda0 + n
+            mean = (self.lambda0 * self.mu0 + n * xbar) / lam
+            return mean + rng.standard_normal(other.shape) / np.sqrt(lam * np.exp(other))
+        shape = self.a0 + 0.5 * (n + 1)
+        # ln(G / rate) with G ~ Gamma(shape, 1): no overflow of τ for any μ
+        return np.log(rng.gamma(shape, 1.0, other.shape)) - np.log(self._rate(other))
+
     @property
     def box(self):
         return _normal_gamma_box(self.posterior)
