@@ -318,8 +318,9 @@ def _versus_gibbs(target: Newcomb) -> None:
     st.table(vb_gibbs_table(c))
     st.markdown(text)
     st.caption(
-        "Measured on this server now (wall times vary from run to run); Gibbs' distance is shown from 100 draws on: "
-        "with fewer, the estimate is noise. ± is one Monte Carlo standard error (from the ESS)."
+        "Measured on this server now (wall times vary from run to run). Gibbs' distance is drawn from 100 draws on "
+        "(with fewer, the estimate is noise) and where its unbiased estimate is above 0 (at 0 the draws are as close "
+        "as this many draws can tell). ± is one Monte Carlo standard error (from the ESS)."
     )
 
 

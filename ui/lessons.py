@@ -106,7 +106,7 @@ LESSONS = [
         "curvature, the simulated energy explodes and the trajectory is cut short: ≈ 130 divergent transitions "
         "after warm-up, about three in four of them starting at v < 0, and the neck goes under-sampled (R-hat "
         "≈ 1.09). The cure is a reparameterisation, not a smaller step: in non-centred coordinates (v, x̃ = "
-        "x·e^(−v/2)) the posterior is a plain Gaussian N(0, 9)·N(0, 1), so type −x²/18 − y²/2 as a custom "
+        "x·e^(−v/2)) the posterior is a plain Gaussian N(0, 9)·N(0, 1), so type `-x**2/18 - y**2/2` as a custom "
         "target with the box −9, 9, −4, 4 and NUTS runs without a single divergence.",
         RunSpec(make_target("funnel"), "cavi", "nuts"),
     ),

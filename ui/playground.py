@@ -306,7 +306,9 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
 
     st.subheader("Results")
     # st.table: static HTML, no grid widget (st.dataframe's first use costs ~0.5 s and slows playback)
-    st.table(_table(vi, mc, tol))
+    # one column per method, one row per quantity: reads down, and fits a phone
+    rows = _table(vi, mc, tol)
+    st.table({r["method"]: {k: v for k, v in r.items() if k != "method"} for r in rows})
     # Verdicts in bordered boxes, not st.error: a bad fit is a finding, not a failure of the app.
     # Icon shapes and words carry the level, so nothing depends on telling colours apart.
     for col, who, level, text in zip(
@@ -388,7 +390,7 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "method": f"VI · {vi.label}",
             "wall time": _fmt_s(vi.wall_time_s),
             "time / step": _fmt_s(vi.wall_time_s / max(vi.n_steps, 1)),
-            "steps": vi.n_steps,
+            "steps": f"{vi.n_steps:,}",
             "evaluations (density + gradient)": _evals(vi),
             "ELBO": num(vi.elbo[-1]),
             "KL(q‖p)": kl(vi.kl[-1]),
@@ -409,7 +411,7 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "method": f"MCMC · {mc.label}",
             "wall time": _fmt_s(mc.wall_time_s),
             "time / step": _fmt_s(mc.wall_time_s / max(mc.n_steps, 1)),
-            "steps": mc.n_steps,
+            "steps": f"{mc.n_steps:,}",
             "evaluations (density + gradient)": _evals(mc),
             "ELBO": "—",
             "KL(q‖p)": "—",

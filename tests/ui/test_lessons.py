@@ -170,6 +170,7 @@ def test_nuts_diverges_in_the_neck_and_non_centring_cures_it():
     assert abs(np.max(m.rhat) - 1.09) < 0.02  # "R-hat ≈ 1.09"
     # the twist: the non-centred funnel, typed as the caption says, is a plain Gaussian: no divergence
     spec = _lesson("neck").spec
+    assert "`-x**2/18 - y**2/2`" in _lesson("neck").caption and "box −9, 9, −4, 4" in _lesson("neck").caption
     nc = make_expr_target("-x**2/18 - y**2/2", (-9.0, 9.0, -4.0, 4.0))
     cured = run_sampler(nc, "nuts", spec.seed, spec.settings, grid=make_grid(nc, spec.settings.n_grid))
     assert cured.stats["divergences"] == 0 and np.max(cured.rhat) < 1.02

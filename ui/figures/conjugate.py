@@ -218,7 +218,9 @@ def vb_gibbs_figure(c: Comparison) -> dict:
     draws so far, VB's final distance as a dotted line and the moment Gibbs is as close (from then on)."""
     vb, gb = c.vb, c.gibbs
     vt, gt = np.maximum(vb.time_trace, 1e-6), np.maximum(gb.time_trace, 1e-6)
-    shown = gb.updates_trace >= 100  # fewer draws than this: the distance is noise (it can even read 0)
+    # fewer draws than 100: the distance is noise; an estimate of 0 (the unbiased estimate clipped) has no place on
+    # a log axis: both are left out
+    shown = (gb.updates_trace >= 100) & (gb.mmd_trace > 0)
     data = [
         dict(type="scatter", x=vt, y=vb.mmd_trace, mode="lines+markers", name="variational Bayes (closed-form CAVI)",
              line=dict(color=VI_COLOUR, width=2.5), marker=dict(size=5)),
@@ -239,7 +241,7 @@ def vb_gibbs_figure(c: Comparison) -> dict:
             margin=dict(l=55, r=10, t=80, b=45),
             font=_FONT,
             xaxis=dict(type="log", title=dict(text="wall-clock time (s), log scale")),
-            yaxis=dict(title=dict(text="MMD to the exact posterior"), rangemode="tozero"),
+            yaxis=dict(type="log", title=dict(text="MMD to the exact posterior, log scale")),
             legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
         ),
     )
