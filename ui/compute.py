@@ -17,7 +17,9 @@ and use the names re-exported here (types, labels, registries). Caching is by pl
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import pathlib
 import threading
 import time
 from typing import TYPE_CHECKING, NamedTuple
@@ -26,6 +28,7 @@ import numpy as np
 import streamlit as st
 
 from vi_core import methods
+from vi_core import scaling as _scaling
 from vi_core import vb_gibbs as _vb_gibbs
 from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
 from vi_core.api import run_sampler as _run_sampler
@@ -38,6 +41,9 @@ from vi_core.fits import ElboTerms, FitSummary, elbo_terms, forward_kl_fit, mc_e
 from vi_core.grid import DEFAULT_N, Grid, make_grid
 from vi_core.mcmc import burn_in
 from vi_core.runner import run as _run_steps
+from vi_core.scaling import ACCURACY as SCALE_ACCURACY
+from vi_core.scaling import METHODS as SCALE_METHODS
+from vi_core.scaling import ScaleRecord
 from vi_core.settings import DEFAULTS
 from vi_core.settings import TABLE as SETTINGS_TABLE
 from vi_core.targets import REGISTRY, Target, make_target
@@ -59,6 +65,8 @@ __all__ = [
     "MC_DRAWS",
     "NEWCOMB_OUTLIERS",
     "REGISTRY",
+    "SCALE_ACCURACY",
+    "SCALE_METHODS",
     "VI_LABELS",
     "VI_METHODS",
     "Analysis",
@@ -73,6 +81,7 @@ __all__ = [
     "Newcomb",
     "NormalGamma",
     "Outcome",
+    "ScaleRecord",
     "Settings",
     "Target",
     "ViResult",
@@ -89,9 +98,12 @@ __all__ = [
     "mcmc_result",
     "methods",
     "newcomb_analysis",
+    "precomputed_scaling",
     "preview_grid",
     "race_figure",
     "run",
+    "scale_record",
+    "scale_slope",
     "vb_versus_gibbs",
     "vi_result",
     "warm_up",
@@ -264,6 +276,53 @@ def vb_versus_gibbs(target: Newcomb) -> tuple[Comparison, str]:
     """Variational Bayes against Gibbs sampling on a Newcomb target, and the verdict in words (vi_core.vb_gibbs)."""
     c = _vb_gibbs.compare(target)
     return c, _vb_gibbs.verdict(c)
+
+
+# ------------------------------------------------------------------------ Scaling
+
+PRECOMPUTED_SCALING = pathlib.Path(__file__).resolve().parents[1] / "vi_core" / "data" / "scaling_precomputed.json"
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _scale_data(name: str, n: int | None, centred: bool, seed: int):
+    data = _scaling.dataset(name, n, seed=seed, centred=centred)
+    return data, _scaling.reference(_scaling.LogisticPosterior(data))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def scale_record(
+    name: str, n: int | None, method: str, budget_s: float, centred: bool, batch: int = 1000, seed: int = 0
+) -> ScaleRecord:
+    """One method on one data size, timed under its budget and scored against the reference (vi_core.scaling)."""
+    data, ref = _scale_data(name, n, centred, seed)
+    _acquire()
+    try:
+        return _scaling.run_one(data, method, budget_s=budget_s, seed=seed, batch=batch, ref=ref)
+    finally:
+        _gate().release()
+
+
+def scale_slope(records: list[ScaleRecord], method: str) -> float | None:
+    """Fitted slope of log time-to-accuracy against log N (vi_core.scaling.slope)."""
+    return _scaling.slope(records, method)
+
+
+def _record(d: dict) -> ScaleRecord:
+    fields = ScaleRecord._fields
+    arrays = {"times", "mean_err", "var_ratio", "accuracy"}
+    values = {k: (np.asarray(d[k], dtype=float) if k in arrays else d[k]) for k in fields if k in d}
+    return ScaleRecord(**values)
+
+
+@st.cache_data(show_spinner=False)
+def precomputed_scaling() -> dict | None:
+    """The sweep ``python -m benchmarks.scaling --write`` recorded: {"machine", "date", "settings", "records"
+    (ScaleRecord)}, or None when the file is missing or unreadable."""
+    try:
+        raw = json.loads(PRECOMPUTED_SCALING.read_text())
+        return {**raw, "records": [_record(r) for r in raw["records"]]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def preview_grid(target: Target) -> Grid:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m vi_core targets|run ...`` for scripting and reproducible figures.
+"""Command line: ``python -m vi_core targets|run|scale ...`` for scripting and reproducible figures.
 
 Every error -- bad arguments, unknown names, out-of-bounds values -- is one line on
 stderr and a non-zero exit; never a traceback.
@@ -69,7 +69,73 @@ def build_parser() -> argparse.ArgumentParser:
         if s.flag is not None:
             r.add_argument(s.flag, dest=f"set_{s.field}", type=s.kind, help=f"{s.label}: {s.help}")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    sc = sub.add_parser("scale", help="time to accuracy of VI and MCMC on logistic regression at several data sizes")
+    sc.add_argument("--n", required=True, help="comma-separated data sizes, e.g. 1e2,1e3,1e4")
+    sc.add_argument("--methods", help="comma-separated, default all: " + ",".join(_scale_methods()))
+    sc.add_argument("--data", default="synthetic", help="synthetic | arsenic")
+    sc.add_argument("--budget", type=float, default=10.0, help="seconds per (N, method)")
+    sc.add_argument("--batch", type=int, default=100, help="minibatch size of minibatch VI")
+    sc.add_argument("--uncentred", action="store_true", help="do not centre the covariate")
+    sc.add_argument("--seed", type=int, default=0)
+    sc.add_argument("--json", action="store_true", help="a JSON list of per-run summaries on stdout")
     return p
+
+
+def _scale_methods() -> tuple[str, ...]:
+    from vi_core.scaling import METHODS
+
+    return tuple(METHODS)
+
+
+def _parse_ns(text: str) -> list[int]:
+    out = []
+    for item in text.split(","):
+        try:
+            v = float(item)
+        except ValueError:
+            raise ValueError(f"--n: {item!r} is not a number") from None
+        if not math.isfinite(v) or v < 1 or not v.is_integer():
+            raise ValueError(f"--n: {item!r} is not a positive whole number")
+        out.append(int(v))
+    return out
+
+
+def cmd_scale(args) -> int:
+    from vi_core import scaling
+
+    ns = _parse_ns(args.n)
+    names = list(scaling.METHODS) if not args.methods else [m.strip() for m in args.methods.split(",")]
+    for m in names:
+        if m not in scaling.METHODS:
+            raise ValueError(f"unknown scaling method {m!r}; choose from {', '.join(scaling.METHODS)}")
+    if not (math.isfinite(args.budget) and args.budget > 0):
+        raise ValueError(f"--budget must be a positive number of seconds, got {args.budget:g}")
+    if args.batch < 1:
+        raise ValueError(f"--batch must be >= 1, got {args.batch}")
+    for n in ns:  # refuse bad sizes before any run starts
+        scaling.dataset(args.data, n)
+    records = scaling.sweep(
+        ns, names, name=args.data, budget_s=args.budget, seed=args.seed, centred=not args.uncentred, batch=args.batch
+    )
+    rows = [r.summary() for r in records]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(
+        f"{'N':>9} {'method':<14} {'time to acc. s':>14} {'final acc.':>10} {'density ev':>11} {'grad ev':>9} stopped"
+    )
+    for r, row in zip(records, rows, strict=True):
+        t = row["time_to_accuracy_s"]
+        t_txt = f"{t:14.3g}" if t is not None else f"{'not reached':>14}"
+        fa = row["final_accuracy"]
+        print(
+            f"{row['n']:9d} {row['method']:<14} {t_txt} {fa if fa is not None else float('nan'):10.3f} "
+            f"{row['n_density_evals']:11d} {row['n_grad_evals']:9d} {r.stopped}"
+        )
+    for m in names:
+        sl = scaling.slope(records, m)
+        print(f"slope of log time to accuracy against log N, {m}: {'—' if sl is None else f'{sl:.2f}'}")
+    return 0
 
 
 def cmd_targets(args) -> int:
@@ -163,6 +229,8 @@ def _glue_values(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_glue_values(sys.argv[1:] if argv is None else argv))
     try:
+        if args.command == "scale":
+            return cmd_scale(args)
         return cmd_targets(args) if args.command == "targets" else cmd_run(args)
     except ValueError as exc:
         msg = " ".join(str(exc).split())  # one line, whatever the message held

@@ -1,0 +1,24 @@
+"""The Scaling page in Chromium: a deep link on a freshly started server runs the live sweep with a progress bar
+and draws its three charts."""
+
+import time
+
+from playwright.sync_api import expect
+
+from .helpers import assert_no_exception, screenshot, wait_for_app
+
+
+def test_scaling_deep_link_on_a_fresh_server(fresh_app_server, e2e_new_page):
+    url = fresh_app_server("scaling")
+    page = e2e_new_page(width=1280, height=2400)
+    t0 = time.perf_counter()
+    page.goto(f"{url}/Scaling?data=synthetic&centred=1&n=100&run=1")
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)  # live progress while it runs
+    wait_for_app(page, timeout_ms=90_000)
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts).to_have_count(3)
+    for i in range(3):
+        expect(charts.nth(i).locator(".main-svg").first).to_be_attached()
+    print(f"Scaling page: results drawn {time.perf_counter() - t0:.1f} s after the request")
+    assert_no_exception(page)
+    screenshot(page, "scaling", full_page=False)

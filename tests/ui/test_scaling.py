@@ -1,0 +1,64 @@
+"""The Scaling page's pure parts: the URL, the sizes run live, the table, the figures."""
+
+import math
+
+import numpy as np
+
+from ui import scaling
+from ui.compute import SCALE_METHODS, ScaleRecord
+from ui.figures.scaling import accuracy_time_figure, bias_figure, headline_figure
+
+
+def _record(n, method, t_hit, budget=2.0, kind="vi"):
+    times = np.array([0.001, 0.01, 0.1, 1.0])
+    acc = np.array([1.0, 0.5, 0.05, 0.02])
+    return ScaleRecord(
+        n=n, method=method, kind=kind, minibatch=method.startswith("minibatch"), times=times, mean_err=acc,
+        var_ratio=np.array([[0.5, 0.6]] * 4), accuracy=acc, time_to_accuracy_s=t_hit, final_accuracy=0.02,
+        n_density_evals=10, n_grad_evals=20, budget_s=budget, stopped="converged",
+    )  # fmt: skip
+
+
+def test_the_url_is_read_with_fallbacks():
+    assert scaling.read_query({}) == ("synthetic", True, 1000, False)
+    assert scaling.read_query({"data": "arsenic", "centred": "0", "n": "1e4", "run": "1"}) == (
+        "arsenic", False, 10_000, True
+    )  # fmt: skip
+    # anything unknown or too big for a live run falls back
+    assert scaling.read_query({"data": "<b>x</b>", "n": "1e6"}) == ("synthetic", True, 1000, False)
+    assert scaling.read_query({"n": "abc"})[2] == 1000
+
+
+def test_live_sizes():
+    assert scaling.live_ns("synthetic", 10_000) == [100, 1_000, 10_000]
+    assert scaling.live_ns("synthetic", 100) == [100]
+    assert scaling.live_ns("arsenic", 100)[-1] == 3020
+    # the page's live budget: every size and method under the per-run budget stays under a minute
+    assert len(scaling.LIVE_NS) * len(SCALE_METHODS) * scaling.LIVE_BUDGET_S <= 60
+
+
+def test_summary_table_says_what_was_reached_and_where_it_was_measured():
+    labels = {m: s.label for m, s in SCALE_METHODS.items()}
+    recs = [_record(100, "minibatch-mf", 0.1), _record(100, "emcee", None, kind="mcmc")]
+    df = scaling.summary_table(recs, labels, {100: "live"})
+    assert list(df["time to accuracy"]) == ["0.1 s", "not within 2 s"]
+    assert list(df["measured"]) == ["live", "live"] and list(df["variance ratio"]) == ["0.50", "0.50"]
+
+
+def test_figures_draw_every_method_with_slopes_and_misses():
+    labels = {"minibatch-mf": "minibatch", "emcee": "emcee"}
+    recs = [_record(n, "minibatch-mf", 0.1) for n in (100, 1000)] + [
+        _record(100, "emcee", 0.5, kind="mcmc"), _record(1000, "emcee", None, kind="mcmc")
+    ]  # fmt: skip
+    fig = headline_figure(recs, labels, {"minibatch-mf": 0.0, "emcee": None})
+    names = [t["name"] for t in fig["data"]]
+    assert names[0] == "minibatch · slope 0.00" and "emcee: not reached within the budget" in names
+    miss = next(t for t in fig["data"] if t["name"].endswith("budget"))
+    assert miss["x"] == [1000] and miss["y"] == [2.0]  # drawn at the budget: a lower bound
+    assert fig["layout"]["xaxis"]["type"] == fig["layout"]["yaxis"]["type"] == "log"
+    acc = accuracy_time_figure(recs[:1], labels, 0.1)
+    assert acc["data"][-1]["y"] == [0.1, 0.1]
+    bias = bias_figure(recs, labels)
+    assert [t["name"] for t in bias["data"]] == ["minibatch", "exact (ratio 1)"]  # emcee is not VI
+    assert bias_figure([_record(100, "minibatch-mf", None)], labels)["data"][0]["name"] == "exact (ratio 1)"
+    assert math.isclose(bias["data"][0]["y"][0], 0.5)
