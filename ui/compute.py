@@ -280,7 +280,9 @@ def vb_versus_gibbs(target: Newcomb) -> tuple[Comparison, str]:
 
 # ------------------------------------------------------------------------ Scaling
 
-PRECOMPUTED_SCALING = pathlib.Path(__file__).resolve().parents[1] / "vi_core" / "data" / "scaling_precomputed.json"
+_DATA = pathlib.Path(__file__).resolve().parents[1] / "vi_core" / "data"
+# the recorded sweeps, one per covariate setting (python -m benchmarks.scaling --write ... [--uncentred])
+PRECOMPUTED_SCALING = {True: _DATA / "scaling_precomputed.json", False: _DATA / "scaling_precomputed_uncentred.json"}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -315,11 +317,11 @@ def _record(d: dict) -> ScaleRecord:
 
 
 @st.cache_data(show_spinner=False)
-def precomputed_scaling() -> dict | None:
-    """The sweep ``python -m benchmarks.scaling --write`` recorded: {"machine", "date", "settings", "records"
-    (ScaleRecord)}, or None when the file is missing or unreadable."""
+def precomputed_scaling(centred: bool = True) -> dict | None:
+    """The sweep ``python -m benchmarks.scaling --write`` recorded for this covariate setting: {"machine", "date",
+    "settings", "records" (ScaleRecord)}, or None when the file is missing or unreadable."""
     try:
-        raw = json.loads(PRECOMPUTED_SCALING.read_text())
+        raw = json.loads(PRECOMPUTED_SCALING[bool(centred)].read_text())
         return {**raw, "records": [_record(r) for r in raw["records"]]}
     except (OSError, ValueError, KeyError, TypeError):
         return None

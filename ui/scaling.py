@@ -119,7 +119,7 @@ def render() -> None:
     bar.empty()
 
     records, source = list(live), {n: "live" for n in ns}
-    pre = compute.precomputed_scaling() if name == "synthetic" else None
+    pre = compute.precomputed_scaling(centred) if name == "synthetic" else None
     if pre is not None:
         extra = [r for r in pre["records"] if r.n > max(ns) and pre["settings"].get("centred", True) == centred]
         records += extra

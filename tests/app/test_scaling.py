@@ -40,3 +40,13 @@ def test_every_live_run_keeps_its_budget():
         # the loop checks the clock after every step: a run overshoots its budget by at most one step
         steps = max(len(r.times) - 1, 1)
         assert r.times[-1] <= scaling.LIVE_BUDGET_S + 2 * (r.times[-1] / steps) + 0.05, (method, r.times[-1])
+
+
+def test_large_sizes_come_from_the_recorded_sweep_and_say_so():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"data": "synthetic", "centred": "1", "n": "100", "run": "1"})
+    at.switch_page(PAGE).run()
+    table = at.table[0].value
+    recorded = table[table["measured"] == "recorded"]
+    assert {"100,000", "1,000,000"} <= set(recorded["N"])
+    assert any("recorded by" in c.value and "2026" in c.value for c in at.caption)

@@ -73,7 +73,8 @@ def headline_figure(records: list[ScaleRecord], labels: dict[str, str], slopes: 
         layout=_layout(
             460,
             dict(type="log", title=dict(text="N, data points (log scale)"), dtick=1),
-            dict(type="log", title=dict(text="seconds to reach the accuracy (log scale)")),
+            # decades only: the 2s and 5s of a log axis crowd a phone-sized chart
+            dict(type="log", dtick=1, title=dict(text="seconds to reach the accuracy (log scale)")),
         ),
     )
 
@@ -100,8 +101,8 @@ def accuracy_time_figure(records: list[ScaleRecord], labels: dict[str, str], acc
         data=data,
         layout=_layout(
             400,
-            dict(type="log", title=dict(text="wall-clock time (s), log scale")),
-            dict(type="log", title=dict(text="error of the mean, in posterior sds (log)")),
+            dict(type="log", dtick=1, title=dict(text="wall-clock time (s), log scale")),
+            dict(type="log", dtick=1, title=dict(text="error of the mean, in posterior sds (log)")),
         ),
     )
 
