@@ -38,6 +38,7 @@ from ui.spec import (
     parse_user_box,
     to_query,
 )
+from ui.text import plain
 
 INTRO = (
     "Pick a posterior p(z|X) ∝ p(X, z). **Variational inference** (left) turns integration into optimisation: "
@@ -195,15 +196,15 @@ def render() -> None:
     st.markdown(_CSS, unsafe_allow_html=True)
     st.markdown("### Variational inference and MCMC, side by side")
     st.caption(INTRO)
-    for note in st.session_state.pop("notices", []):
-        st.warning(note, icon=":material/warning:")
+    for note in st.session_state.pop("notices", []):  # they quote the link: shown as plain text
+        st.warning(plain(note), icon=":material/warning:")
 
     submitted = _settings_form()
     try:
         pending = _widgets_to_spec()
     except ValueError as exc:
         # a bad typed expression or box: say so beside the text box; nothing runs
-        st.session_state.expr_error_slot.error(str(exc), icon=":material/block:")
+        st.session_state.expr_error_slot.error(plain(exc), icon=":material/block:")
         pending = None
     if submitted and pending is not None:
         st.session_state.active = pending
@@ -216,7 +217,7 @@ def render() -> None:
         with st.spinner("Running VI and MCMC…"):
             out = compute.run(active)
     except (ValueError, RuntimeError) as exc:
-        st.error(f"This run cannot be done: {exc}", icon=":material/block:")
+        st.error(f"This run cannot be done: {plain(exc)}", icon=":material/block:")
         return
     st.query_params.from_dict({**to_query(active, st.session_state.get("clock", "iteration")), "run": "1"})
     if pending != active:
@@ -231,7 +232,7 @@ def _preview(spec: RunSpec | None) -> None:
     try:
         grid = compute.grid_for(spec.target, spec.settings.n_grid, spec.box)
     except ValueError as exc:
-        st.error(f"This target cannot be drawn: {exc}", icon=":material/block:")
+        st.error(f"This target cannot be drawn: {plain(exc)}", icon=":material/block:")
         return
     st.plotly_chart(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}"), key="preview")
     st.info("Choose methods in the sidebar and press **Run** to start the race.", icon=":material/arrow_back:")

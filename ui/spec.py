@@ -112,7 +112,8 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
     notices: list[str] = []
 
     def bad(key, raw, why):
-        notices.append(f"Ignored `{key}={str(raw)[:40]}` in the link ({why}); using the default.")
+        # plain text (no Markdown): the page shows it through ui.text.plain
+        notices.append(f"Ignored “{key}={str(raw)[:40]}” in the link ({why}); using the default.")
 
     name = query.get("target", DEFAULT.target.name)
     target = None

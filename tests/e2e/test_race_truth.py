@@ -127,8 +127,9 @@ def test_keyboard_plays_pauses_and_scrubs(app_server, e2e_new_page):
 NO_DENSITY_PLOT = ("/Scaling",)
 PAGES = {
     "playground-before-run": "/",
-    # a link with a value out of bounds: a notice says what was ignored, and the run uses the default (0.8)
-    "playground-after-run": "/?target=gaussian&p_rho=7&run=1",
+    # a link with a value out of bounds, and Markdown and KaTeX in it: a notice quotes it as plain text, and the
+    # run uses the default (0.8)
+    "playground-after-run": "/?target=gaussian&p_rho=7[x](https://evil.example)$x^2$&run=1",
     "playground-mixture": "/?target=mixture&vi=gauss-mf&mcmc=emcee-de&run=1",
     # every other page with a 2D density plot, by its deep link, from the one list of pages
     **{p.url.strip("/").lower(): p.url for p in nav.PAGES if p.url not in ("/", *NO_DENSITY_PLOT)},
@@ -151,7 +152,11 @@ def test_every_density_plot_keeps_equal_scales(app_server, e2e_new_page):
         if path == "/":
             expect(page.get_by_text("Variational inference and MCMC")).to_be_visible()
         if "p_rho=7" in path:
-            expect(page.get_by_test_id("stAlert").first).to_contain_text("Ignored")
+            alert = page.get_by_test_id("stAlert").first
+            expect(alert).to_contain_text("Ignored")
+            # shown as typed, not rendered (a zero-width space after ':' keeps the address from becoming a link)
+            assert "[x](https://evil.example)$x^2$" in alert.inner_text().replace("\u200b", "")
+            assert alert.locator("a, img, .katex").count() == 0
         if path == "/Lessons":
             expect(page.get_by_role("link", name="Open in the Playground")).to_have_count(len(LESSONS))
         for size, (width, height) in SIZES.items():
