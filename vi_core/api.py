@@ -294,7 +294,7 @@ def _moves(m: methods.Method, trace) -> tuple:
 
 def _divergent(infos: list) -> np.ndarray | None:
     """(T, W) bool from infos that carry ``divergent`` (W,), else None."""
-    flags = [getattr(i, "divergent", None) if not isinstance(i, dict) else i.get("divergent") for i in infos]
+    flags = [getattr(i, "divergent", None) for i in infos]
     if not flags or any(f is None for f in flags):
         return None
     return np.stack([np.asarray(f, dtype=bool) for f in flags])

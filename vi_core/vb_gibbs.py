@@ -16,6 +16,7 @@ chain.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import NamedTuple
 
@@ -23,6 +24,7 @@ import numpy as np
 from arviz_stats.base import array_stats
 from scipy import stats
 
+from vi_core.api import run_sampler
 from vi_core.conjugate import closed_form_cavi, exact_moments, stack
 from vi_core.grid import make_grid
 from vi_core.mcmc import burn_in
@@ -112,9 +114,7 @@ def _vb(target: Newcomb, yard: Yardstick, log_z: float) -> Side:
 
 
 def _gibbs(target: Newcomb, grid, seed: int, chains: int, steps: int) -> Side:
-    from vi_core.api import run_sampler  # the api imports the registry, which may import this module's users
-
-    settings = DEFAULTS.__class__(**{**DEFAULTS.__dict__, "chains": chains, "mcmc_steps": steps})
+    settings = dataclasses.replace(DEFAULTS, chains=chains, mcmc_steps=steps)
     res = run_sampler(target, "gibbs", seed, settings, grid=grid)
     kept = res.chain[burn_in(res.n_steps) :].astype(float)  # (T', C, 2) in (μ, ln τ)
     mu, tau = kept[..., 0], np.exp(kept[..., 1])

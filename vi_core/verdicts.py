@@ -169,12 +169,10 @@ def mcmc_verdict(
             f"{divergences} divergent transition{'s' if divergences > 1 else ''} after warm-up: the integrator could "
             "not follow the posterior's curvature there (red ×), so that region may be under-sampled."
         )
-    if not judge_acceptance:
-        pass
-    elif math.isfinite(acceptance) and acceptance < ACCEPT_LOW:
+    if judge_acceptance and math.isfinite(acceptance) and acceptance < ACCEPT_LOW:
         levels.append("warn")
         parts.append(f"Acceptance {acceptance:.2f} is low: most proposals are rejected, the step is too big.")
-    elif math.isfinite(acceptance) and acceptance > ACCEPT_HIGH:
+    elif judge_acceptance and math.isfinite(acceptance) and acceptance > ACCEPT_HIGH:
         levels.append("warn")
         parts.append(f"Acceptance {acceptance:.2f} is high: the steps are too small, the walkers crawl.")
     level = _worst(levels)

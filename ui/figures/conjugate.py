@@ -16,6 +16,7 @@ from ui.figures.shared import (
     TRUTH_COLOUR,
     VI_COLOUR,
     WALKER_COLOUR,
+    chart_layout,
     equal_axes,
     radius,
 )
@@ -236,12 +237,9 @@ def vb_gibbs_figure(c: Comparison) -> dict:
         )  # fmt: skip
     return dict(
         data=data,
-        layout=dict(
-            height=380,
-            margin=dict(l=55, r=10, t=80, b=45),
-            font=_FONT,
-            xaxis=dict(type="log", title=dict(text="wall-clock time (s), log scale")),
-            yaxis=dict(type="log", title=dict(text="MMD to the exact posterior, log scale")),
-            legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+        layout=chart_layout(
+            380,
+            dict(type="log", title=dict(text="wall-clock time (s), log scale")),
+            dict(type="log", title=dict(text="MMD to the exact posterior, log scale")),
         ),
     )

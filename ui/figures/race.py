@@ -31,6 +31,7 @@ from ui.figures.shared import (
     WALKER_COLOUR,
     axis_layout,
     cavi_radius,
+    chart_layout,
     coarse_axes,
     ellipses,
     f32,
@@ -508,14 +509,10 @@ def accuracy_figure(vi: ViResult, mc: McmcResult, cost: str = "time") -> dict:
     ]  # fmt: skip
     return dict(
         data=data,
-        layout=dict(
-            height=400,
-            margin=dict(l=55, r=10, t=75, b=45),
-            font=FONT,
-            xaxis=dict(type="log", title=dict(text=COST_AXES[cost])),
-            yaxis=dict(title=dict(text="MMD to the exact posterior"), rangemode="tozero"),
-            # above the plot area, anchored at its bottom: it never covers the curves or an axis title
-            legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+        layout=chart_layout(
+            400,
+            dict(type="log", title=dict(text=COST_AXES[cost])),
+            dict(title=dict(text="MMD to the exact posterior"), rangemode="tozero"),
         ),
     )
 

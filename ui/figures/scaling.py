@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ui.figures.shared import FONT, MCMC_COLOUR, VI_COLOUR
+from ui.figures.shared import MCMC_COLOUR, VI_COLOUR, chart_layout
 
 if TYPE_CHECKING:
     from ui.compute import ScaleRecord
@@ -30,17 +30,6 @@ _DEFAULT_STYLE = dict(color="#666666", dash="solid", symbol="circle")
 
 def _style(method: str) -> dict:
     return METHOD_STYLE.get(method, _DEFAULT_STYLE)
-
-
-def _layout(height: int, x: dict, y: dict) -> dict:
-    return dict(
-        height=height,
-        margin=dict(l=60, r=10, t=80, b=50),
-        font=FONT,
-        xaxis=x,
-        yaxis=y,
-        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
-    )
 
 
 def headline_figure(records: list[ScaleRecord], labels: dict[str, str], slopes: dict[str, float | None]) -> dict:
@@ -70,7 +59,7 @@ def headline_figure(records: list[ScaleRecord], labels: dict[str, str], slopes: 
             )  # fmt: skip
     return dict(
         data=data,
-        layout=_layout(
+        layout=chart_layout(
             460,
             dict(type="log", title=dict(text="N, data points (log scale)"), dtick=1),
             # decades only: the 2s and 5s of a log axis crowd a phone-sized chart
@@ -99,7 +88,7 @@ def accuracy_time_figure(records: list[ScaleRecord], labels: dict[str, str], acc
         )  # fmt: skip
     return dict(
         data=data,
-        layout=_layout(
+        layout=chart_layout(
             400,
             dict(type="log", dtick=1, title=dict(text="wall-clock time (s), log scale")),
             dict(type="log", dtick=1, title=dict(text="error of the mean, in posterior sds (log)")),
@@ -131,7 +120,7 @@ def bias_figure(records: list[ScaleRecord], labels: dict[str, str]) -> dict:
     )  # fmt: skip
     return dict(
         data=data,
-        layout=_layout(
+        layout=chart_layout(
             380,
             dict(type="log", title=dict(text="N, data points (log scale)"), dtick=1),
             dict(title=dict(text="q's variance / the posterior's"), rangemode="tozero"),

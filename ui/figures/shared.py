@@ -36,6 +36,7 @@ __all__ = [
     "WALKER_COLOUR",
     "axis_layout",
     "cavi_radius",
+    "chart_layout",
     "coarse_axes",
     "ellipses",
     "equal_axes",
@@ -144,6 +145,19 @@ def axis_layout(grid: Grid, x_id: str = "x") -> tuple[dict, dict]:
     ya = dict(range=[y0, y1], title=dict(text=ly), zeroline=False, showgrid=False)
     equal_axes(xa, ya, x_id, _same_units(grid))
     return xa, ya
+
+
+def chart_layout(height: int, xaxis: dict, yaxis: dict, left: int = 55) -> dict:
+    """A line chart's layout: the legend in a row above the plot area, anchored at its bottom, so it never
+    covers the curves or an axis title."""
+    return dict(
+        height=height,
+        margin=dict(l=left, r=10, t=75, b=45),
+        font=FONT,
+        xaxis=xaxis,
+        yaxis=yaxis,
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+    )
 
 
 def target_figure(grid: Grid, title: str = "") -> dict:
