@@ -4,11 +4,13 @@ Pages and figure builders import nothing from ``vi_core``; they call the cached 
 and use the names re-exported here (types, labels, registries). Caching is by plain values
 (targets and settings are frozen dataclasses), across sessions.
 
-* Playground: ``run(spec) -> Outcome``; VI and MCMC are cached separately (``vi_result``,
-  ``mcmc_result``), each keyed by (target, box, method, seed, the settings it reads), so
-  changing only the sampler does not rerun VI. Each times itself inside the cached call, so a
-  cache hit still reports the real compute seconds. At most ``MAX_CONCURRENT`` heavy runs
-  execute at once on the shared server; each has a wall-clock budget (``Settings.time_budget_s``).
+* Playground: ``run(spec, on_wait) -> Outcome``. VI and MCMC are separate jobs of the shared
+  ``ui.jobs.Scheduler`` and separate cache entries, each keyed by (target, box, method, seed,
+  the settings it reads), so changing only the sampler does not rerun VI. ``MAX_CONCURRENT``
+  workers; heavy runs (``work`` above ``HEAVY``) one at a time and one per visitor, cheap ones
+  first; each job has a hard budget (``RUN_BUDGET_S``: grid, algorithm and scoring) and is
+  cancelled when nobody waits for it any more. Each times itself inside the job, so a cache
+  hit still reports the real compute seconds. Results, grids and figures are kept by bytes.
 * Theory: ``grid_for``, ``cavi_q``, ``fits_for``, ``elbo_check``, ``gaussian_q``.
 * Worked example: ``newcomb_analysis`` (vi_core.conjugate.analyse, cached).
 * Lessons: ``preview_grid``, ``Settings``, ``VI_LABELS``, ``MCMC_LABELS``, ``make_target``.
@@ -17,17 +19,20 @@ and use the names re-exported here (types, labels, registries). Caching is by pl
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import pathlib
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import streamlit as st
 
-from vi_core import methods
+from ui import jobs
+from vi_core import budget, methods
 from vi_core import scaling as _scaling
 from vi_core import vb_gibbs as _vb_gibbs
 from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
@@ -80,6 +85,7 @@ __all__ = [
     "Moments",
     "Newcomb",
     "NormalGamma",
+    "OutOfTime",
     "Outcome",
     "ScaleRecord",
     "Settings",
@@ -109,8 +115,13 @@ __all__ = [
     "warm_up",
 ]
 
-MAX_CONCURRENT = 2
-WAIT_S = 20.0
+OutOfTime = budget.OutOfTime
+MAX_CONCURRENT = 2  # worker threads for runs: the hosted demo has 2 cores
+RUN_BUDGET_S = 30.0  # hard limit on one side's run (grid, algorithm and scoring); its loop gets a share
+HEAVY = 4.0  # a run is heavy above this many times its method's default work
+RESULTS_BYTES = 320 << 20  # results kept across visitors (VI and MCMC), by bytes
+FIGURES_BYTES = 96 << 20  # validated race figures kept, by (estimated) bytes
+GRIDS_BYTES = 64 << 20
 MC_DRAWS = 10_000
 PREVIEW_N = 50  # a coarse grid is enough for a small static picture
 
@@ -121,17 +132,38 @@ class Outcome(NamedTuple):
     grid: Grid
     vi: ViResult
     mc: McmcResult
-    compute_s: float  # engine + scoring of both, measured inside the cached calls
+    compute_s: float  # engine + scoring of both, measured inside the runs
 
 
-@st.cache_resource
-def _gate() -> threading.BoundedSemaphore:
-    return threading.BoundedSemaphore(MAX_CONCURRENT)
+class Waiting(NamedTuple):
+    """What one side of a run is doing, for a progress line: label, ahead (jobs before it in the queue;
+    0 when running or done), stage (e.g. the method's label, "scoring"), fraction in [0, 1], done."""
+
+    label: str
+    ahead: int
+    stage: str
+    fraction: float
+    done: bool
 
 
-def _acquire() -> None:
-    if not _gate().acquire(timeout=WAIT_S):
-        raise RuntimeError("The server is busy with other runs; please try again in a few seconds.")
+SCHEDULER = jobs.Scheduler(
+    slots=MAX_CONCURRENT,
+    heavy_slots=1,
+    cache=jobs.ByteCache(RESULTS_BYTES),
+    guard=lambda job: budget.within(job.budget_s, cancel=job.cancel, progress=job.progress),
+    expected=(ValueError, budget.OutOfTime, budget.Cancelled),
+)
+_GRIDS = jobs.ByteCache(GRIDS_BYTES)
+_FIGURES = jobs.ByteCache(FIGURES_BYTES)
+_grid_locks: dict = {}
+_grid_locks_lock = threading.Lock()
+
+
+def clear() -> None:
+    """Forget every cached run, grid and figure (tests)."""
+    SCHEDULER.cache.clear()
+    _GRIDS.clear()
+    _FIGURES.clear()
 
 
 def _only(settings: Settings, side: str) -> Settings:
@@ -142,72 +174,150 @@ def _only(settings: Settings, side: str) -> Settings:
     return dataclasses.replace(settings, **{n: getattr(DEFAULTS, n) for n in drop})
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _grid(target: Target, n: int, box: Box | None) -> tuple[Grid, float]:
-    t0 = time.perf_counter()
-    grid = make_grid(target, n, box)
-    return grid, time.perf_counter() - t0
+def work(target: Target, method: str, settings: Settings) -> float:
+    """Rough work of a run relative to its method's default run on a built-in target: the product of
+    value/default over the integer size settings the method reads (steps, samples, walkers, chains...),
+    or the grid's cells when more, times a typed expression's length in units of 100 characters."""
+    m = methods.REGISTRY[method]
+    ratio = 1.0
+    for s in SETTINGS_TABLE:
+        if s.kind is int and s.field != "n_grid" and (m.kind in s.used_by or method in s.used_by):
+            ratio *= getattr(settings, s.field) / s.default
+    cells = (settings.n_grid / DEFAULT_N) ** 2
+    expr = getattr(target, "expr", None)
+    chars = len("".join(expr.split())) if isinstance(expr, str) else 0
+    return max(ratio, cells) * max(1.0, chars / 100)
+
+
+def _owner() -> str:
+    """The visitor's session id (one heavy run each); a fixed name outside a Streamlit session."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else "local"
+
+
+def _grid_timed(target: Target, n: int, box: Box | None) -> tuple[Grid, float]:
+    """(make_grid(target, n, box), its seconds), cached by bytes; one computation per key at a time."""
+    key = (target, n, box)
+    hit = _GRIDS.get(key)
+    if hit is not None:
+        return hit
+    with _grid_locks_lock:
+        lock = _grid_locks.setdefault(key, threading.Lock())
+    with lock:
+        hit = _GRIDS.get(key)
+        if hit is None:
+            t0 = time.perf_counter()
+            hit = (make_grid(target, n, box), time.perf_counter() - t0)
+            _GRIDS.put(key, hit)
+    with _grid_locks_lock:
+        _grid_locks.pop(key, None)
+    return hit
 
 
 def grid_for(target: Target, n: int = DEFAULT_N, box: Box | None = None) -> Grid:
     """The quadrature grid make_grid(target, n, box), cached."""
-    return _grid(target, n, box)[0]
+    return _grid_timed(target, n, box)[0]
 
 
-def _timed_run(fn, target: Target, box: Box | None, method: str, seed: int, settings: Settings):
-    """fn(target, method, seed, settings, grid=...) under the concurrency gate -> (result, seconds)."""
-    grid = grid_for(target, settings.n_grid, box)
-    _acquire()
+def _side(fn, target: Target, box: Box | None, method: str, seed: int, settings: Settings):
+    """The work of one job: the grid (cached), then fn(...) on it -> (result, seconds of fn)."""
+    grid = _grid_timed(target, settings.n_grid, box)[0]
+    t0 = time.perf_counter()
+    return fn(target, method, seed, settings, grid=grid), time.perf_counter() - t0
+
+
+def _submit(
+    side: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings, group=None
+) -> jobs.Job:
+    settings = _only(settings, side)
+    fn = _run_vi if side == "vi" else _run_sampler
+    return SCHEDULER.submit(
+        (side, target, box, method, seed, settings),
+        functools.partial(_side, fn, target, box, method, seed, settings),
+        heavy=work(target, method, settings) > HEAVY,
+        owner=_owner(),
+        budget_s=RUN_BUDGET_S,
+        group=group,
+    )
+
+
+def _wait(labelled: list[tuple[str, jobs.Job]], on_wait: Callable[[list[Waiting]], None] | None) -> list:
+    """Wait for the jobs, telling on_wait how they stand about 4 times a second; results in order.
+    Any exception here (the visitor left or pressed Run again: Streamlit raises in on_wait) lets go
+    of the jobs, which cancels those nobody else waits for."""
+    owner = _owner()
     try:
-        t0 = time.perf_counter()
-        return fn(target, method, seed, settings, grid=grid), time.perf_counter() - t0
-    finally:
-        _gate().release()
+        while not all(j.done.wait(0.25 if on_wait else None) for _, j in labelled):
+            if on_wait is not None:
+                on_wait([_standing(lab, j) for lab, j in labelled])
+    except BaseException:
+        for _, j in labelled:
+            SCHEDULER.leave(j, owner)
+        raise
+    for _, j in labelled:
+        if j.error is not None:
+            if isinstance(j.error, (jobs.Cancelled, budget.Cancelled)):
+                raise RuntimeError("the run was cancelled; press Run to start it again.") from j.error
+            raise j.error
+    return [j.result for _, j in labelled]
 
 
-# Two caches, not one: changing only the sampler must not rerun VI, nor the VI method the sampler.
-@st.cache_data(max_entries=64, show_spinner=False)
-def _vi(target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple[ViResult, float]:
-    return _timed_run(_run_vi, target, box, method, seed, settings)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def _mcmc(target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple[McmcResult, float]:
-    return _timed_run(_run_sampler, target, box, method, seed, settings)
+def _standing(label: str, job: jobs.Job) -> Waiting:
+    return Waiting(label, SCHEDULER.position(job), job.stage, job.fraction, job.done.is_set())
 
 
 def vi_result(
     target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box: Box | None = None
 ) -> tuple[ViResult, float]:
-    """(VI result, its compute seconds), cached on the settings VI reads. Raises RuntimeError when busy."""
-    return _vi(target, box, method, seed, _only(settings, "vi"))
+    """(VI result, its compute seconds), cached on the settings VI reads."""
+    return _wait([("VI", _submit("vi", target, box, method, seed, settings))], None)[0]
 
 
 def mcmc_result(
     target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box: Box | None = None
 ) -> tuple[McmcResult, float]:
     """(MCMC result, its compute seconds), cached on the settings the sampler reads."""
-    return _mcmc(target, box, method, seed, _only(settings, "mcmc"))
+    return _wait([("MCMC", _submit("mcmc", target, box, method, seed, settings))], None)[0]
 
 
-def run(spec: RunSpec) -> Outcome:
-    """VI and MCMC on the spec's target, each from its own cache. Raises RuntimeError when the server is saturated."""
-    grid, grid_s = _grid(spec.target, spec.settings.n_grid, spec.box)
-    vi, vi_s = vi_result(spec.target, spec.vi, spec.seed, spec.settings, spec.box)
-    mc, mc_s = mcmc_result(spec.target, spec.mcmc, spec.seed, spec.settings, spec.box)
+def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -> Outcome:
+    """VI and MCMC on the spec's target, each its own job and cache entry, run side by side.
+    on_wait(list of Waiting) is called while they queue or run. Raises ValueError for settings
+    the engine refuses, RuntimeError when cancelled or the queue is full, budget.OutOfTime."""
+    group = object()  # this press of Run: its two heavy jobs may both wait for the visitor
+    pair = [
+        (VI_LABELS[spec.vi], _submit("vi", spec.target, spec.box, spec.vi, spec.seed, spec.settings, group)),
+        (MCMC_LABELS[spec.mcmc], _submit("mcmc", spec.target, spec.box, spec.mcmc, spec.seed, spec.settings, group)),
+    ]
+    (vi, vi_s), (mc, mc_s) = _wait(pair, on_wait)
+    grid, grid_s = _grid_timed(spec.target, spec.settings.n_grid, spec.box)
     return Outcome(grid, vi, mc, grid_s + vi_s + mc_s)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
 def race_figure(spec: RunSpec, clock: str) -> go.Figure:
-    """The animated figure as a validated go.Figure, kept in memory (not pickled):
+    """The animated figure as a validated go.Figure, kept in memory by bytes (not pickled):
     st.plotly_chart validates a dict on every rerun (~0.3 s for 40 frames), a Figure once."""
     import plotly.graph_objects as go
 
     from ui import figures  # figures import this module's names
 
-    out = run(spec)
-    return go.Figure(figures.race_figure(out.grid, out.vi, out.mc, clock))
+    key = (spec, clock)
+    fig = _FIGURES.get(key)
+    if fig is None:
+        out = run(spec)
+        spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock)
+        fig = go.Figure(spec_dict)
+        # a validated Figure holds its data a few times over; its dict's arrays are a fair yardstick
+        _FIGURES.put(key, fig, pin=spec == _default_spec(), size=4 * jobs.nbytes(spec_dict))
+    return fig
+
+
+def _default_spec():
+    from ui.spec import DEFAULT
+
+    return DEFAULT
 
 
 @st.cache_resource(show_spinner=False)
@@ -224,9 +334,13 @@ def warm_up() -> float:
         _run_sampler(target, m, 0, tiny, grid=grid)
     # The default scenario is what most visitors run first: compute it now, so their first
     # Run is a cache hit (this also loads Plotly's validators).
-    from ui.spec import DEFAULT
-
-    race_figure(DEFAULT, "iteration")
+    default = _default_spec()
+    race_figure(default, "iteration")
+    # most visitors start here: keep the default's results however full the caches get
+    for side, method in (("vi", default.vi), ("mcmc", default.mcmc)):
+        key = (side, default.target, default.box, method, default.seed, _only(default.settings, side))
+        if key in SCHEDULER.cache:
+            SCHEDULER.cache.put(key, SCHEDULER.cache.get(key), pin=True)
     return time.perf_counter() - t0
 
 
@@ -297,11 +411,14 @@ def scale_record(
 ) -> ScaleRecord:
     """One method on one data size, timed under its budget and scored against the reference (vi_core.scaling)."""
     data, ref = _scale_data(name, n, centred, seed)
-    _acquire()
-    try:
-        return _scaling.run_one(data, method, budget_s=budget_s, seed=seed, batch=batch, ref=ref)
-    finally:
-        _gate().release()
+    job = SCHEDULER.submit(
+        ("scale", name, n, method, budget_s, centred, batch, seed),
+        functools.partial(_scaling.run_one, data, method, budget_s=budget_s, seed=seed, batch=batch, ref=ref),
+        heavy=False,
+        owner=_owner(),
+        budget_s=RUN_BUDGET_S,
+    )
+    return _wait([(method, job)], None)[0]
 
 
 def scale_slope(records: list[ScaleRecord], method: str) -> float | None:

@@ -213,16 +213,31 @@ def render() -> None:
     if active is None:
         _preview(pending)
         return
+    slot = st.empty()
     try:
-        with st.spinner("Running VI and MCMC…"):
-            out = compute.run(active)
+        out = compute.run(active, on_wait=partial(_show_waiting, slot))
     except (ValueError, RuntimeError) as exc:
         st.error(f"This run cannot be done: {plain(exc)}", icon=":material/block:")
         return
+    slot.empty()
     st.query_params.from_dict({**to_query(active, st.session_state.get("clock", "iteration")), "run": "1"})
     if pending != active:
         st.info("Settings changed since the last run: press **Run** to apply them.", icon=":material/info:")
     _results(active, out)
+
+
+def _show_waiting(slot, standing: list[compute.Waiting]) -> None:
+    """One progress bar for both runs while they queue or run: where each stands, in words."""
+
+    def words(w: compute.Waiting) -> str:
+        if w.done:
+            return f"{w.label}: done"
+        if w.ahead:
+            return f"{w.label}: waiting, {w.ahead} run{'s' * (w.ahead > 1)} ahead in the queue"
+        return f"{w.label}: {'running' if w.stage == w.label else w.stage} {w.fraction:.0%}"
+
+    value = sum(1.0 if w.done else w.fraction for w in standing) / len(standing)
+    slot.progress(min(value, 1.0), text=" · ".join(words(w) for w in standing))
 
 
 def _preview(spec: RunSpec | None) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-from vi_core import mcmc, methods
+from vi_core import budget, mcmc, methods
 from vi_core.cavi import start_point
 from vi_core.counting import Counted
 from vi_core.families import GaussianQ, GridProductQ
@@ -262,6 +262,13 @@ class McmcResult:
         }
 
 
+def _scored(score, x, fraction: float) -> float:
+    """score(x) at one snapshot, after a budget checkpoint; fraction of the snapshots done, for progress."""
+    budget.checkpoint()
+    budget.report("scoring", 0.3 + 0.7 * fraction)
+    return score(x)
+
+
 def _total(evals: np.ndarray | None, column: int) -> int | None:
     return None if evals is None else int(evals[-1, column])
 
@@ -275,7 +282,13 @@ def _counted_run(m: methods.Method, target: Target, grid: Grid, settings: Settin
     if m.grid_evals:  # the run works on the grid's densities: they are its evaluations
         counted.n_density += grid.xs.size * grid.ys.size
     trace = run(
-        plan.algorithm, plan.n_steps, seed, stop=plan.stop, time_budget_s=settings.time_budget_s, counter=counted.counts
+        plan.algorithm,
+        plan.n_steps,
+        seed,
+        stop=plan.stop,
+        time_budget_s=settings.time_budget_s,
+        counter=counted.counts,
+        stage=m.label,
     )
     return plan, trace
 
@@ -337,6 +350,7 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
     grid = grid if grid is not None else make_grid(target, settings.n_grid)
     plan, trace = _counted_run(m, target, grid, settings, seed)
     qs = tuple(m.q(s, grid) for s in trace.states)
+    budget.report("scoring", 0.0)
     if m.elbo is not None:
         elbo, elbo_mc = m.elbo(target, grid, qs, trace)
     else:
@@ -344,11 +358,12 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
         elbo_mc = np.full_like(elbo, np.nan)
     mean = np.stack([q.mean for q in qs])
     cov = np.stack([q.cov for q in qs])
+    budget.report("scoring", 0.3)
     best = m.best(target, grid, qs, elbo, plan) if m.best is not None else methods.Best(elbo[-1], elbo[-1], 1)
     kl = grid.log_z - elbo
     snap = snapshot_indices(elbo.size)
     yard = Yardstick(grid)
-    mmd = np.array([yard.mmd_q(qs[k]) for k in snap])
+    mmd = np.array([_scored(yard.mmd_q, qs[k], i / snap.size) for i, k in enumerate(snap)])
     errs = np.array([moment_errors(grid, mean[k], cov[k]) for k in snap])
     khat = pareto_khat(target, qs[-1], seed=seed)
     kl_best, kl_local = grid.log_z - best.elbo_best, grid.log_z - best.elbo_local
@@ -417,9 +432,9 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
     snap = snap[snap >= 1]
     yard = Yardstick(grid)
     mmd, errs = [], []
-    for k in snap:
+    for i, k in enumerate(snap):
         draws = res.chain[mcmc.burn_in(k + 1) : k + 1].reshape(-1, 2)
-        mmd.append(yard.mmd_samples(draws))
+        mmd.append(_scored(yard.mmd_samples, draws, i / snap.size))
         errs.append(moment_errors(grid, draws.mean(axis=0), np.cov(draws.T)))
     errs = np.array(errs).reshape(-1, 2)
     d = mcmc.diagnostics(res)

@@ -9,11 +9,14 @@ of the algorithm (exact ELBO, distances) are computed afterwards, outside the cl
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from vi_core import budget
 
 __all__ = ["Algorithm", "Trace", "run"]
 
@@ -46,10 +49,15 @@ def run(
     stop: Callable[[Any, Any], bool] | None = None,
     time_budget_s: float | None = None,
     counter: Callable[[], tuple[int, int]] | None = None,
+    stage: str = "run",
 ) -> Trace:
     """Run ``n_steps`` steps (fewer if ``stop(state, info)`` or the time budget says so).
-    counter: read after init and after every step (e.g. vi_core.counting.Counted.counts)."""
+    counter: read after init and after every step (e.g. vi_core.counting.Counted.counts).
+    Under a vi_core.budget: stops stepping when the loop's share of the run's time is used,
+    raises when cancelled, and reports (stage, fraction of n_steps) about 50 times."""
     rng = np.random.default_rng(seed)
+    time_budget_s = min(math.inf if time_budget_s is None else time_budget_s, budget.soft_left())
+    every = max(1, n_steps // 50)
     t0 = time.perf_counter()
     keep = algorithm.keep or (lambda s: s)
     state = algorithm.init(rng)
@@ -64,6 +72,9 @@ def run(
         infos.append(info)
         times.append(now)
         evals.append(count())
-        if (stop is not None and stop(state, info)) or (time_budget_s is not None and now > time_budget_s):
+        if (stop is not None and stop(state, info)) or now > time_budget_s:
             break
+        budget.checkpoint()  # a context-variable read when no budget is set: cheap beside any step
+        if len(infos) % every == 0:
+            budget.report(stage, len(infos) / n_steps)
     return Trace(states, infos, np.asarray(times), np.asarray(evals, dtype=np.int64) if counter else None)

@@ -60,6 +60,7 @@ def counted(monkeypatch):
     """Count the engine's VI and MCMC runs behind ui.compute, with fresh caches."""
     st.cache_data.clear()
     st.cache_resource.clear()
+    compute.clear()
     calls = {"vi": [], "mcmc": []}
     run_vi, run_sampler = compute._run_vi, compute._run_sampler
 
@@ -75,6 +76,7 @@ def counted(monkeypatch):
     monkeypatch.setattr(compute, "_run_sampler", mcmc)
     yield calls
     st.cache_data.clear()
+    compute.clear()
 
 
 def test_changing_only_the_sampler_does_not_rerun_vi(counted):
@@ -109,3 +111,63 @@ def test_the_seed_target_and_box_key_both_caches(counted):
 
 def test_outcome_fields():
     assert compute.Outcome._fields == ("grid", "vi", "mc", "compute_s")
+
+
+def test_work_tells_heavy_runs_from_default_sized_ones():
+    gauss = compute.make_target("gaussian")
+    for method in (*compute.VI_METHODS, *compute.MCMC_METHODS):
+        assert compute.work(gauss, method, compute.Settings()) <= 1.0, method
+    worst = compute.Settings(vi_steps=3000, vi_samples=256, walkers=256, mcmc_steps=5000, chains=16, n_grid=600)
+    for method in ("gauss-fr", "emcee", "rwm", "nuts", "hmc", "gibbs", "cavi"):
+        assert compute.work(gauss, method, worst) > compute.HEAVY, method
+    long_expr = compute.make_expr_target("-(x**2 + y**2)/2" + " + 0*sin(x)" * 25, (-4, 4, -4, 4))
+    assert compute.work(long_expr, "cavi", compute.Settings()) > 2 * compute.work(gauss, "cavi", compute.Settings())
+
+
+def test_waiting_is_reported_then_the_outcome_arrives(counted):
+    spec = RunSpec(compute.make_target("banana"), "gauss-mf", "emcee", seed=5, settings=TINY)
+    seen = []
+    out = compute.run(spec, on_wait=seen.append)
+    assert out.vi.method == "gauss-mf" and out.mc.method == "emcee"
+    for standing in seen:
+        assert [w.label for w in standing] == [compute.VI_LABELS["gauss-mf"], compute.MCMC_LABELS["emcee"]]
+        assert all(0 <= w.fraction <= 1 and w.ahead >= 0 for w in standing)
+
+
+class _Left(Exception):
+    """What Streamlit raises inside an st call when the visitor leaves or reruns."""
+
+
+def test_a_visitor_leaving_cancels_the_run_and_nothing_is_cached(counted):
+    slow = dataclasses.replace(TINY, mcmc_steps=50_000, walkers=64)
+    spec = RunSpec(compute.make_target("banana"), "cavi", "rwm", seed=3, settings=slow)
+    calls = []
+
+    def leave_after_a_moment(standing):
+        calls.append(standing)
+        if len(calls) == 3:
+            raise _Left
+
+    with pytest.raises(_Left):
+        compute.run(spec, on_wait=leave_after_a_moment)
+    t0 = compute.time.perf_counter()
+    while compute.SCHEDULER.load() != (0, 0) and compute.time.perf_counter() - t0 < 5:
+        compute.time.sleep(0.02)
+    assert compute.SCHEDULER.load() == (0, 0), "the cancelled run let go of its worker"
+    assert compute.time.perf_counter() - t0 < 1.0
+    assert not any(k[0] == "mcmc" for k in compute.SCHEDULER.cache.keys()), "nothing cached from it"
+
+
+def test_a_run_over_its_budget_stops_with_a_plain_message(counted, monkeypatch):
+    monkeypatch.setattr(compute, "RUN_BUDGET_S", 0.3)
+    # the loop stops itself at its share of the budget; scoring that still overruns is stopped too
+    spec = RunSpec(
+        compute.make_target("banana"), "cavi", "rwm", seed=4, settings=dataclasses.replace(TINY, mcmc_steps=50_000)
+    )
+    t0 = compute.time.perf_counter()
+    try:
+        out = compute.run(spec)
+        assert out.mc.n_steps < 50_000
+    except compute.OutOfTime as exc:
+        assert "0.3 s budget" in str(exc)
+    assert compute.time.perf_counter() - t0 < 1.5
