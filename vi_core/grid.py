@@ -26,6 +26,7 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
+from vi_core import chunks
 from vi_core.reference import (
     ConditionalReference,
     Reference,
@@ -177,8 +178,7 @@ class Grid:
         lwy = np.zeros(m + 1)
         lwx[[0, -1]] = lwy[[0, -1]] = -math.log(2.0)
         pts = np.stack(np.meshgrid(xc, yc, indexing="ij"), axis=-1)
-        with np.errstate(all="ignore"):
-            lp = np.asarray(self.target.log_density(pts), dtype=float)
+        lp = _log_density_rows(self.target, pts)
         lp = np.where(np.isnan(lp) | (lp == np.inf), -np.inf, lp) + lwx[:, None] + lwy[None, :]
         return float(logsumexp(lp) + math.log(self.dx * self.dy))
 
@@ -249,19 +249,21 @@ def make_grid(target: Target, n: int = DEFAULT_N, box: tuple[float, ...] | None 
         raise ValueError(f"grid size n must be an integer in [8, 2000], got {n!r}")
     x0, x1, y0, y1 = (float(v) for v in (box if box is not None else target.box))
     if not all(math.isfinite(v) for v in (x0, x1, y0, y1)) or not (x0 < x1 and y0 < y1):
-        raise ValueError(f"box must be finite with xmin < xmax and ymin < ymax, got {(x0, x1, y0, y1)}")
+        raise ValueError(
+            f"box must be finite with xmin < xmax and ymin < ymax, got {', '.join(_num(v) for v in (x0, x1, y0, y1))}"
+        )
     for lo, hi in ((x0, x1), (y0, y1)):
         # narrower than this, cell widths drown in rounding (and dx * dy can underflow to 0)
         if hi - lo < 1e-6 * max(1.0, abs(lo), abs(hi)):
-            raise ValueError(f"box is too small: each side must be at least 1e-6 wide, got {lo:g} to {hi:g}")
+            raise ValueError(
+                f"box is too narrow for its distance from 0: {_num(lo)} to {_num(hi)}; a side must be at least a "
+                "millionth of its larger |end| (or of 1) wide"
+            )
     dx, dy = (x1 - x0) / n, (y1 - y0) / n
     xs = x0 + (np.arange(n) + 0.5) * dx
     ys = y0 + (np.arange(n) + 0.5) * dy
     pts = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1)
-    with np.errstate(all="ignore"):
-        log_p = np.asarray(target.log_density(pts), dtype=float)
-    if log_p.shape != (n, n):
-        raise ValueError(f"log density returned shape {log_p.shape} on an ({n}, {n}) grid")
+    log_p = _log_density_rows(target, pts)
     _check_values(log_p, pts)
     lse = float(logsumexp(log_p))
     log_z_box = lse + math.log(dx * dy)
@@ -273,6 +275,28 @@ def make_grid(target: Target, n: int = DEFAULT_N, box: tuple[float, ...] | None 
         if not proper:  # a built-in target is proper by construction: a tiny box is warned about instead
             refuse_improper(scan, log_z_box)
     return Grid(target, (x0, x1, y0, y1), xs, ys, dx, dy, log_p, log_z_box, weights, scan)
+
+
+def _num(v: float) -> str:
+    """The shortest text that reads back as exactly ``v`` ('100.0001', '-4', '1e-05'), for messages."""
+    s = repr(float(v))
+    return s[:-2] if s.endswith(".0") else s
+
+
+def _log_density_rows(target: Target, pts: np.ndarray) -> np.ndarray:
+    """ln p~ at pts (nx, ny, 2) -> (nx, ny), a chunk of rows at a time (vi_core.chunks): a typed
+    expression keeps one temporary per nesting level, each the size of what it is given.
+
+    Raises ValueError if the target returns the wrong shape."""
+    nx, ny = pts.shape[:2]
+    log_p = np.empty((nx, ny))
+    for s in chunks.spans(nx, ny):
+        with np.errstate(all="ignore"):
+            part = np.asarray(target.log_density(pts[s]), dtype=float)
+        if part.shape != (s.stop - s.start, ny):
+            raise ValueError(f"log density returned shape {part.shape} for points of shape {pts[s].shape[:-1]}")
+        log_p[s] = part
+    return log_p
 
 
 def _check_values(log_p: np.ndarray, pts: np.ndarray) -> None:

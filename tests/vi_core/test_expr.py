@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
+from vi_core import chunks
 from vi_core.targets.classic import Banana, Gaussian, Squiggle
 from vi_core.targets.expr import (
     FUNCTIONS,
@@ -195,6 +196,21 @@ def _longest_sum(term: str) -> str:
         if len(s) > MAX_LENGTH:
             return best
         best = s
+
+
+@pytest.mark.parametrize(
+    "text", ["-(x*x+y*y)/2+(0.1*sin(x)+(0.1*tanh(x*y)+(where(x<y,x,-y)+0)))", "x", "2.5", "logaddexp(x,y)"]
+)
+def test_chunked_evaluation_equals_one_pass(text, monkeypatch):
+    f = compile_expression(text)
+    x = np.linspace(-3, 3, 300)[:, None]  # broadcast against y: (300, 7)
+    y = np.linspace(-2, 2, 7)[None, :]
+    whole = f(x, y)
+    monkeypatch.setattr(chunks, "CHUNK_POINTS", 64)  # 33 chunks, the last one short
+    chunked = f(x, y)
+    assert chunked.shape == (300, 7) and chunked.dtype == float
+    np.testing.assert_array_equal(chunked, whole)
+    assert f(0.5, 0.25).shape == ()
 
 
 @pytest.mark.parametrize("term", ["sin(x*1e6*1e6)", "x**-.7", "sin(x)", "logaddexp(x,y)", "-x"])

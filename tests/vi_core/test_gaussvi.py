@@ -154,3 +154,16 @@ def test_mean_steps_are_in_units_of_the_scale():
         algo = gaussian_vi(t, start, 1.0, False, n_steps=100, adam=AdamOptions(lr=0.01), scale=scale)
         st, _ = algo.step(np.random.default_rng(0), algo.init(None))
         np.testing.assert_allclose(np.abs(st.theta[:2] - start), 0.01 * scale, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["banana", "funnel"])
+def test_elbo_trace_scores_every_state_as_one_pass(name):
+    """The trace reuses its snapshot scores and scores the rest in chunks: the same ELBOs as scoring
+    every state at once on the quadrature it picked."""
+    from vi_core.methods.gauss import elbo_trace
+
+    t = make_target(name)
+    r = run_vi(t, "gauss-fr", 0, Settings(vi_steps=120, vi_samples=16, n_grid=50))
+    got = elbo_trace(t, r.loc, r.chol)
+    options = [gaussian_elbos(t, r.loc, r.chol, n=n) for n in (41, 61)]
+    assert any(np.allclose(got, o, rtol=1e-12, atol=0) for o in options)

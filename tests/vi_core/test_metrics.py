@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from vi_core import chunks
 from vi_core.families import GaussianQ, GridProductQ
 from vi_core.grid import make_grid
-from vi_core.metrics import Yardstick, decomposition, elbo, moment_errors, pareto_khat
+from vi_core.metrics import Yardstick, decomposition, elbo, gaussian_elbos, moment_errors, pareto_khat
 from vi_core.targets import REGISTRY, make_target
 
 
@@ -151,3 +152,29 @@ def test_yardstick_on_a_typed_target_cut_by_its_box():
     truth = GaussianQ(np.zeros(2), np.eye(2))
     assert yard.mmd_q(truth) < 5e-3 < yard.mmd_weights(grid.weights)
     assert yard.mmd_samples(truth.sample(np.random.default_rng(1), 200_000)) < 5e-3
+
+
+def test_chunked_scoring_equals_one_pass(monkeypatch):
+    """gaussian_elbos and Yardstick.mmd_samples give the same numbers in chunks of a few points."""
+    rng = np.random.default_rng(3)
+    t = make_target("banana")
+    locs = rng.normal(size=(7, 2))
+    chols = np.zeros((7, 2, 2))
+    chols[:, 0, 0], chols[:, 1, 1] = rng.uniform(0.3, 1.5, 7), rng.uniform(0.3, 1.5, 7)
+    chols[:, 1, 0] = rng.uniform(-0.5, 0.5, 7)
+    yard = Yardstick(make_grid(t, n=60))
+    samples = rng.normal(size=(1001, 2)) * 3.0  # some outside the box
+    whole_e, whole_m = gaussian_elbos(t, locs, chols, n=21), yard.mmd_samples(samples)
+    monkeypatch.setattr(chunks, "CHUNK_POINTS", 2 * 21 * 21)  # two q's, or 882 samples, a chunk
+    np.testing.assert_allclose(gaussian_elbos(t, locs, chols, n=21), whole_e, rtol=1e-13, atol=0)
+    assert yard.mmd_samples(samples) == whole_m
+    # the old per-state sum: the product weights over the q-centred nodes
+    u = np.linspace(-7, 7, 21)
+    w = np.exp(-0.5 * u * u)
+    w /= w.sum()
+    loc, chol = locs[0], chols[0]
+    u1, u2 = np.meshgrid(u, u, indexing="ij")
+    z = np.stack([loc[0] + chol[0, 0] * u1, loc[1] + chol[1, 0] * u1 + chol[1, 1] * u2], axis=-1)
+    energy = np.einsum("ij,i,j->", t.log_density(z), w, w)
+    entropy = math.log(2 * math.pi) + 1 + math.log(chol[0, 0] * chol[1, 1])
+    assert whole_e[0] == pytest.approx(energy + entropy, rel=1e-13)

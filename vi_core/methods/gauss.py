@@ -48,9 +48,14 @@ def elbo_trace(target, loc: np.ndarray, chol: np.ndarray) -> np.ndarray:
     snap = snapshot_indices(loc.shape[0])
     fine = gaussian_elbos(target, loc[snap], chol[snap], n=61)
     coarse = gaussian_elbos(target, loc[snap], chol[snap], n=41)
-    if np.allclose(coarse, fine, rtol=0.0, atol=1e-7):
-        return gaussian_elbos(target, loc, chol, n=41)
-    return gaussian_elbos(target, loc, chol, n=61)
+    n, done = (41, coarse) if np.allclose(coarse, fine, rtol=0.0, atol=1e-7) else (61, fine)
+    # the snapshots are scored already: only the other states are left (each q's ELBO is its own)
+    rest = np.ones(loc.shape[0], dtype=bool)
+    rest[snap] = False
+    out = np.empty(loc.shape[0])
+    out[snap] = done
+    out[rest] = gaussian_elbos(target, loc[rest], chol[rest], n=n)
+    return out
 
 
 def _elbo(target, grid, qs, trace):

@@ -19,7 +19,9 @@ Limits (each refusal is a one-line ``ValueError``):
     as ``9**9**9`` are refused at parse time; for other powers write ``exp(p*log(b))``.
 Evaluation cost: every ufunc call comes from an operator or function name in the text, so
 an accepted expression makes at most ``MAX_LENGTH`` ufunc calls over arrays of the input's
-size: bounded time (a few ms to a few tens of ms on a 200x200 grid).
+size: bounded time (a few ms to a few tens of ms on a 200x200 grid). Bounded memory: inputs
+larger than ``vi_core.chunks.CHUNK_POINTS`` are evaluated that many points at a time, so the
+temporaries of a deeply nested expression stay small whatever the input's size.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vi_core import chunks
 from vi_core.targets.base import Target
 
 __all__ = [
@@ -54,6 +57,7 @@ MAX_DEPTH = 50
 MAX_CONST = 1e6
 MAX_POWER = 10
 MAX_WIDTH = 1e4  # largest box side; box corners also must satisfy |v| <= MAX_CONST
+MIN_SIDE = 1e-6  # smallest box side, relative to its largest |corner| (the grid's cells must differ in float64)
 
 # name -> (ufunc, number of arguments)
 FUNCTIONS = {
@@ -315,9 +319,20 @@ class CompiledExpr:
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
         shape = np.broadcast_shapes(x.shape, y.shape)
+        size = math.prod(shape)
+        if size <= chunks.CHUNK_POINTS:
+            with np.errstate(all="ignore"):
+                out = _eval(self._tree, x, y)
+            return np.array(np.broadcast_to(out, shape), dtype=float)  # a fresh array, never x itself
+        # Large inputs a chunk at a time: the walk keeps one temporary per nesting level (up to
+        # MAX_DEPTH), so whole-input temporaries would cost MAX_DEPTH times the input's size.
+        xf = np.broadcast_to(x, shape).reshape(-1)
+        yf = np.broadcast_to(y, shape).reshape(-1)
+        out = np.empty(size)
         with np.errstate(all="ignore"):
-            out = _eval(self._tree, x, y)
-        return np.array(np.broadcast_to(out, shape), dtype=float)  # a fresh array, never x itself
+            for s in chunks.spans(size):
+                out[s] = _eval(self._tree, xf[s], yf[s])
+        return out.reshape(shape)
 
 
 def compile_expression(text: str) -> CompiledExpr:
@@ -331,6 +346,12 @@ def _short(v) -> str:
     return s if len(s) <= 40 else s[:39] + "…"
 
 
+def _num(v: float) -> str:
+    """The shortest text that reads back as exactly ``v`` ('1000001', '-4', '0.1'), for messages."""
+    s = repr(float(v))
+    return s[:-2] if s.endswith(".0") else s
+
+
 def _coord(v, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise ValueError(f"box {what} must be a number, got {_short(v)}")
@@ -338,7 +359,7 @@ def _coord(v, what: str) -> float:
     if not math.isfinite(v):
         raise ValueError(f"box {what} must be finite, got {v}")
     if abs(v) > MAX_CONST:
-        raise ValueError(f"box {what}={v:g} is too far out: |value| must be <= 1e6")
+        raise ValueError(f"box {what}={_num(v)} is too far out: |value| must be <= 1e6")
     return v
 
 
@@ -372,9 +393,14 @@ class ExprTarget(Target):
         for lo, hi in (("xmin", "xmax"), ("ymin", "ymax")):
             a, b = getattr(self, lo), getattr(self, hi)
             if not a < b:
-                raise ValueError(f"box needs {lo} < {hi}, got {lo}={a:g}, {hi}={b:g}")
+                raise ValueError(f"box needs {lo} < {hi}, got {lo}={_num(a)}, {hi}={_num(b)}")
             if b - a > MAX_WIDTH:
-                raise ValueError(f"box is too wide: {hi} - {lo} = {b - a:g} > {MAX_WIDTH:g}")
+                raise ValueError(f"box is too wide: {hi} - {lo} = {_num(b - a)} > {MAX_WIDTH:g}")
+            if b - a < MIN_SIDE * max(1.0, abs(a), abs(b)):  # vi_core.grid.make_grid's rule, said before any run
+                raise ValueError(
+                    f"box is too narrow for its distance from 0: {lo}={_num(a)}, {hi}={_num(b)}; a side must be at "
+                    "least a millionth of its larger |end| (or of 1) wide"
+                )
 
     @property
     def description(self) -> str:  # per instance: the base declares a ClassVar string
