@@ -29,6 +29,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+# Imported here, once, under the import lock: imported lazily by the first st.table while another
+# session's go.Figure probes sys.modules for it, a half-initialised pandas raised AttributeError.
+import pandas  # noqa: F401
 import streamlit as st
 
 from ui import jobs

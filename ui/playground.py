@@ -38,7 +38,7 @@ from ui.spec import (
     parse_user_box,
     to_query,
 )
-from ui.text import plain
+from ui.text import plain, user_message
 
 INTRO = (
     "Pick a posterior p(z|X) ∝ p(X, z). **Variational inference** (left) turns integration into optimisation: "
@@ -157,10 +157,16 @@ def _even_walkers() -> None:
     A callback: it runs before the widgets are drawn again, the only time their values may change."""
     ss = st.session_state
     if methods.REGISTRY[ss.mcmc].even_walkers and ss.s_walkers % 2:
-        ss.s_walkers += 1
+        odd = ss.s_walkers
+        ss.s_walkers = odd + 1 if odd + 1 <= _WALKERS.ui_hi else odd - 1
+        ss.setdefault("notices", []).append(
+            f"Rounded {odd} walkers to {ss.s_walkers}: {ss.mcmc} moves the walkers in two halves, so it needs an "
+            "even number."
+        )
 
 
 _GRID = next(s for s in FORM if s.field == "n_grid")
+_WALKERS = next(s for s in FORM if s.field == "walkers")
 
 
 def _setting_input(s) -> None:
@@ -216,8 +222,8 @@ def render() -> None:
     slot = st.empty()
     try:
         out = compute.run(active, on_wait=partial(_show_waiting, slot))
-    except (ValueError, RuntimeError) as exc:
-        st.error(f"This run cannot be done: {plain(exc)}", icon=":material/block:")
+    except Exception as exc:  # never a traceback: our refusals as they are, anything else in words (and logged)
+        st.error(user_message(exc), icon=":material/block:")
         return
     slot.empty()
     st.query_params.from_dict({**to_query(active, st.session_state.get("clock", "iteration")), "run": "1"})
@@ -246,8 +252,8 @@ def _preview(spec: RunSpec | None) -> None:
         return
     try:
         grid = compute.grid_for(spec.target, spec.settings.n_grid, spec.box)
-    except ValueError as exc:
-        st.error(f"This target cannot be drawn: {plain(exc)}", icon=":material/block:")
+    except Exception as exc:  # in words, never a traceback (ui.text.user_message logs anything unexpected)
+        st.error(user_message(exc), icon=":material/block:")
         return
     st.plotly_chart(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}"), key="preview")
     st.info("Choose methods in the sidebar and press **Run** to start the race.", icon=":material/arrow_back:")

@@ -16,8 +16,19 @@ import streamlit as st
 
 from ui import compute
 from ui.figures.scaling import accuracy_time_figure, bias_figure, headline_figure
+from ui.text import plain
 
-__all__ = ["BATCH", "DATASETS", "LIVE_BUDGET_S", "LIVE_NS", "live_ns", "read_query", "render", "summary_table"]
+__all__ = [
+    "BATCH",
+    "DATASETS",
+    "LIVE_BUDGET_S",
+    "LIVE_NS",
+    "live_ns",
+    "query_notices",
+    "read_query",
+    "render",
+    "summary_table",
+]
 
 DATASETS = {"synthetic": "synthetic", "arsenic": "arsenic wells"}
 LIVE_NS = (100, 1_000, 10_000)  # the largest N a visitor can run live
@@ -31,12 +42,33 @@ def read_query(query: dict[str, str]) -> tuple[str, bool, int, bool]:
     name = query.get("data", "synthetic")
     name = name if name in DATASETS else "synthetic"
     centred = query.get("centred", "1") != "0"
-    try:
-        n_max = int(float(query.get("n", "1000")))
-    except ValueError:
-        n_max = 1_000
-    n_max = n_max if n_max in LIVE_NS else 1_000
+    n_max = _live_n(query.get("n", "1000")) or 1_000
     return name, centred, n_max, query.get("run") == "1"
+
+
+def _live_n(raw: str) -> int | None:
+    """N from the URL's text if it is one of LIVE_NS, else None ('1e4' and '10000.0' read as 10000)."""
+    try:
+        n = int(float(raw))
+    except (ValueError, OverflowError):  # 'abc', 'nan'; 'inf' overflows int()
+        return None
+    return n if n in LIVE_NS else None
+
+
+def query_notices(query: dict[str, str]) -> list[str]:
+    """A plain-text notice for each value in the URL that read_query replaces by its default (show each through
+    ui.text.plain: they quote the link)."""
+    checks = {
+        "data": (lambda raw: raw in DATASETS, f"choose one of {', '.join(DATASETS)}"),
+        "centred": (lambda raw: raw in ("0", "1"), "1 or 0"),
+        "n": (lambda raw: _live_n(raw) is not None, f"choose one of {', '.join(str(n) for n in LIVE_NS)}"),
+        "run": (lambda raw: raw in ("0", "1"), "1 runs the live sweep"),
+    }
+    return [
+        f"Ignored “{key}={str(query[key])[:40]}” in the link ({why}); using the default."
+        for key, (ok, why) in checks.items()
+        if key in query and not ok(query[key])
+    ]
 
 
 def live_ns(name: str, n_max: int) -> list[int]:
@@ -99,7 +131,10 @@ def render() -> None:
         f"under a time budget and is timed until its posterior mean is within {compute.SCALE_ACCURACY:g} posterior "
         "sd of the exact reference on both coordinates."
     )
-    name, centred, n_max, run = read_query({k: st.query_params[k] for k in st.query_params})
+    query = {k: st.query_params[k] for k in st.query_params}
+    for note in query_notices(query):  # they quote the link: shown as plain text
+        st.warning(plain(note), icon=":material/warning:")
+    name, centred, n_max, run = read_query(query)
     name, centred, n_max, clicked = _controls(name, centred, n_max)
     st.query_params.from_dict(
         {"data": name, "centred": "1" if centred else "0", "n": str(n_max), **({"run": "1"} if run or clicked else {})}

@@ -38,6 +38,7 @@ CUSTOM = "custom"  # the typed-expression target
 DEFAULT_EXPR = "-(x**2 + y**2)/2 + log(1 + x**2)"
 DEFAULT_BOX = "-4, 4, -4, 4"
 MAX_SEED = 2**31 - 1
+MIN_SIDE = 1e-6  # a box side at least this times its largest |value| (the grid's cells must differ in float64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,12 +79,19 @@ def box_text(box) -> str:
 
 
 def parse_user_box(text: str) -> tuple[float, float, float, float]:
-    """A box typed or linked by the user: 4 finite numbers with xmin < xmax, ymin < ymax (else ValueError)."""
+    """A box typed or linked by the user: 4 finite numbers with xmin < xmax, ymin < ymax, each side wide enough
+    for the grid to tell its cells apart (vi_core.grid.make_grid's rule), else a one-line ValueError."""
     x0, x1, y0, y1 = box = parse_box(text)
     if not all(math.isfinite(v) for v in box):
         raise ValueError("box values must be finite numbers")
     if not (x0 < x1 and y0 < y1):
         raise ValueError(f"box needs xmin < xmax and ymin < ymax, got {box_text(box)}")
+    for axis, lo, hi in (("x", x0, x1), ("y", y0, y1)):
+        if hi - lo < MIN_SIDE * max(1.0, abs(lo), abs(hi)):
+            raise ValueError(
+                f"box is too narrow in {axis} for its distance from 0: {num_text(lo)} to {num_text(hi)}; a side "
+                "must be at least a millionth of its larger |end| (or of 1) wide"
+            )
     return box
 
 
@@ -117,6 +125,7 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
 
     name = query.get("target", DEFAULT.target.name)
     target = None
+    own_box = name != CUSTOM  # the link's box is the built-in target's (a typed target's box is its own)
     if name == CUSTOM:
         try:
             target = make_expr_target(query.get("expr", DEFAULT_EXPR), query.get("box", DEFAULT_BOX))
@@ -138,7 +147,7 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
                 bad(f"p_{p.name}", raw, f"must be a number in [{p.lo:g}, {p.hi:g}]")
         target = make_target(name, **params)
     box = None
-    if name != CUSTOM and "box" in query:
+    if own_box and "box" in query:
         try:
             box = parse_user_box(query["box"])
         except ValueError as exc:
@@ -168,8 +177,14 @@ def from_query(query: Mapping[str, str]) -> tuple[RunSpec, str, list[str]]:
                 kw[s.field] = _number(query[key], s.kind, s.ui_lo, s.ui_hi)
             except ValueError:
                 bad(key, query[key], f"a {'whole ' if s.kind is int else ''}number in [{s.ui_lo:g}, {s.ui_hi:g}]")
-    if methods.REGISTRY[mcmc].even_walkers and kw.get("walkers", 2) % 2:
-        bad("walkers", kw.pop("walkers"), f"{mcmc} needs an even number")
+    walkers = kw.get("walkers", DEFAULT.settings.walkers)
+    if methods.REGISTRY[mcmc].even_walkers and walkers % 2:
+        hi = next(s.ui_hi for s in FORM if s.field == "walkers")
+        kw["walkers"] = walkers + 1 if walkers + 1 <= hi else walkers - 1
+        notices.append(
+            f"Rounded “walkers={walkers}” in the link to {kw['walkers']}: {mcmc} moves the walkers in two halves, "
+            "so it needs an even number."
+        )
     clock = query.get("clock", "iteration")
     if clock not in CLOCKS:
         bad("clock", clock, "iteration or time")

@@ -75,6 +75,8 @@ def _sci(x: float) -> str:
     """x as KaTeX: 3.1 \\times 10^{-16}, or 0."""
     if x == 0.0:
         return "0"
+    if not math.isfinite(x):
+        return r"\text{undefined}"
     e = math.floor(math.log10(abs(x)))
     return rf"{x / 10**e:.1f} \times 10^{{{e}}}"
 

@@ -97,7 +97,7 @@ def _post_init(self) -> None:
         if s.kind is int and int(v) != v:
             raise ValueError(f"setting {s.field} must be a whole number, got {v!r}")
         if not s.lo <= v <= s.hi:
-            raise ValueError(f"setting {s.field}={v:g} is outside its bounds [{s.lo:g}, {s.hi:g}]")
+            raise ValueError(f"setting {s.field}={v!r} is outside its bounds [{s.lo:g}, {s.hi:g}]")
 
 
 Settings = dataclasses.make_dataclass(

@@ -77,7 +77,10 @@ def vi_verdict(
     note: one more plain sentence to append (e.g. which start is shown).
     """
     parts, levels = [], []
-    if not math.isfinite(khat):
+    if khat == -math.inf:  # the largest ratios are all equal: bounded, the best case (vi_core.metrics.pareto_khat)
+        levels.append("good")
+        parts.append("k̂ = −∞ < 0.5: on q's own draws the largest ratios p/q are all equal, so they are bounded.")
+    elif not math.isfinite(khat):
         levels.append("warn")
         parts.append("k̂ could not be computed.")
     elif khat < 0.5:

@@ -109,7 +109,41 @@ def test_the_new_key_wins_over_an_old_one():
     assert spec.settings.mcmc_steps == 300
 
 
-def test_odd_walkers_are_refused_for_emcee():
-    # emcee's rule; a sampler without it keeps odd counts (tests/vi_core/test_methods.py)
-    spec, _, notices = from_query({"mcmc": "emcee", "walkers": "9"})
-    assert spec.settings.walkers == Settings().walkers and "walkers=9" in notices[0]
+@pytest.mark.parametrize(("mcmc", "raw", "want"), [("emcee", "9", 10), ("emcee-de", "255", 256), ("rwm", "11", 12)])
+def test_odd_walkers_are_rounded_up_with_a_plain_notice(mcmc, raw, want):
+    # emcee's moves split the walkers in halves; the link's count is rounded, not thrown away
+    spec, _, notices = from_query({"mcmc": mcmc, "walkers": raw})
+    assert spec.settings.walkers == want and len(notices) == 1
+    assert f"walkers={raw}" in notices[0] and f"to {want}" in notices[0] and "even" in notices[0]
+    assert from_query(to_query(spec)) == (spec, "iteration", [])
+
+
+@pytest.mark.parametrize("mcmc", ["gibbs", "hmc", "nuts"])
+def test_samplers_without_the_even_rule_keep_odd_walkers(mcmc):
+    spec, _, notices = from_query({"mcmc": mcmc, "walkers": "9"})
+    assert spec.settings.walkers == 9 and notices == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("100,100.0001,-4,4", "100 to 100.0001"),
+        ("1e6,1000001,-4,4", "1000000 to 1000001"),
+        ("-4,4,-1e-7,0", "-1e-07 to 0"),
+    ],
+)
+def test_a_box_too_narrow_for_its_distance_from_0_is_refused_with_every_digit(raw, shown):
+    spec, _, notices = from_query({"target": "gaussian", "box": raw})
+    assert spec.box is None and len(notices) == 1 and "too narrow" in notices[0] and shown in notices[0]
+
+
+def test_a_narrow_box_far_out_that_the_grid_can_resolve_is_kept():
+    spec, _, notices = from_query({"target": "gaussian", "box": "100,100.01,-4,4"})
+    assert spec.box == (100.0, 100.01, -4.0, 4.0) and notices == []
+
+
+def test_a_refused_typed_target_does_not_lend_its_box_to_the_default():
+    spec, _, notices = from_query({"target": "custom", "expr": "x +", "box": "-1,1,-1,1"})
+    assert spec == DEFAULT and len(notices) == 1 and "typed target" in notices[0]
+    spec, _, notices = from_query({"target": "custom", "expr": "-x**2/2 - y**2/2", "box": "1e6,1000001,-4,4"})
+    assert spec == DEFAULT and len(notices) == 1 and "xmax=1000001" in notices[0]  # every digit, not 1e+06

@@ -131,8 +131,9 @@ def elbo_figure(a: Analysis) -> dict:
             name="KL(q* ‖ p)",
         ),
     ]
-    gaps = np.concatenate([a.log_z - a.cf.elbo, a.log_z_grid - a.grid_elbo])
-    gaps = gaps[gaps > 0]
+    gaps = np.concatenate([a.log_z - a.cf.elbo, a.log_z_grid - a.grid_elbo, [kl]])
+    gaps = gaps[np.isfinite(gaps) & (gaps > 0)]  # a log axis: a gap rounded to 0 or below is not drawn
+    g_lo, g_hi = (float(gaps.min()), float(gaps.max())) if gaps.size else (1e-6, 1.0)
     return dict(
         data=data,
         layout=dict(
@@ -148,7 +149,7 @@ def elbo_figure(a: Analysis) -> dict:
             yaxis2=dict(
                 type="log",
                 anchor="x2",
-                range=[math.log10(min(gaps.min(), kl)) - 0.3, math.log10(gaps.max()) + 0.3],
+                range=[math.log10(g_lo) - 0.3, math.log10(g_hi) + 0.3],
                 title=dict(text="ln p(X) − ELBO (log)"),
             ),
         ),

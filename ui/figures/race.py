@@ -405,7 +405,7 @@ def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict
     steps = [dict(method="animate", label=lab, args=[[str(k)], pause]) for k, lab in enumerate(labels)]
     t_all = np.concatenate([vi.times[1:], mc.times])
     t_lo = max(float(np.min(t_all[t_all > 0])) if (t_all > 0).any() else 1e-5, 1e-6)
-    t_hi = float(np.max(t_all))
+    t_hi = max(float(np.max(t_all)), 10 * t_lo)  # at least a decade: never log10 of 0 (a clock that did not tick)
     mmd_hi = float(np.nanmax(np.concatenate([vi.mmd, mc.mmd]))) if len(mc.mmd) else 1.0
     vx_range = (
         dict(range=[0, vi.times.size - 1], title=dict(text="VI step"))
@@ -522,9 +522,12 @@ def marginal_figure(grid: Grid, vi: ViResult, mc: McmcResult, axis: int) -> dict
     xs = grid.xs if axis == 0 else grid.ys
     truth = grid.marginal_x if axis == 0 else grid.marginal_y
     q = vi.marg_x if axis == 0 else vi.marg_y
-    draws = mc.chain[mc.burn_in :, :, axis].ravel()
+    # float64: numpy makes the bin edges in the draws' dtype, and float32 (the chain's, for the browser) cannot
+    # tell 50 edges apart in a narrow box far from 0 (box 100, 100.0002: "Too many bins for data range")
+    draws = mc.chain[mc.burn_in :, :, axis].ravel().astype(np.float64)
     lo, hi = (grid.box[0], grid.box[1]) if axis == 0 else (grid.box[2], grid.box[3])
-    hist, edges = np.histogram(draws, bins=50, range=(lo, hi), density=True)
+    with np.errstate(all="ignore"):  # no draw inside the box: density 0/0, drawn as no bars
+        hist, edges = np.histogram(draws, bins=50, range=(lo, hi), density=True)
     ratio = vi.cov[-1, axis, axis] / (grid.cov[axis, axis])
     label = grid.target.labels[axis]
     return dict(

@@ -8,6 +8,7 @@ are different kinds of quantity.
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -168,7 +169,9 @@ def target_figure(grid: Grid, title: str = "") -> dict:
     return dict(
         data=[target_lines(grid, "x", "y")],
         layout=dict(
-            title=dict(text="<br>".join(lines), font=dict(size=14)),
+            # the title may quote a typed expression (its # comment can hold any text): Plotly reads tags and
+            # links in a title, so the text goes in as entities and shows as typed
+            title=dict(text="<br>".join(html.escape(s, quote=False) for s in lines), font=dict(size=14)),
             xaxis=xa,
             yaxis=ya,
             height=430 + 18 * max(len(lines) - 1, 0),
