@@ -102,10 +102,11 @@ LESSONS = [
     ),
     Lesson(
         "NUTS diverges in the funnel's neck",
-        "Where the funnel narrows, the step size NUTS adapted for the rest of it (≈ 0.07) is too big for the "
-        "curvature, the simulated energy explodes and the trajectory is cut short: ≈ 130 divergent transitions "
-        "after warm-up, about three in four of them starting at v < 0, and the neck goes under-sampled (R-hat "
-        "≈ 1.09). The cure is a reparameterisation, not a smaller step: in non-centred coordinates (v, x̃ = "
+        "Where the funnel narrows, the step size NUTS adapted for the rest of it is too big for the "
+        "curvature, the simulated energy explodes and the trajectory is cut short: dozens of divergent "
+        "transitions after warm-up (the red ×; the exact count changes with the seed and even the machine's "
+        "floating point), most of them starting at v < 0, and the neck goes under-sampled (R-hat above 1.05). "
+        "The cure is a reparameterisation, not a smaller step: in non-centred coordinates (v, x̃ = "
         "x·e^(−v/2)) the posterior is a plain Gaussian N(0, 9)·N(0, 1), so type `-x**2/18 - y**2/2` as a custom "
         "target with the box −9, 9, −4, 4 and NUTS runs without a single divergence.",
         RunSpec(make_target("funnel"), "cavi", "nuts"),
@@ -113,9 +114,10 @@ LESSONS = [
     Lesson(
         "HMC follows the banana",
         "HMC's leapfrog paths (grey) use the gradient to sweep along the curved ridge, so at the same 500 "
-        "steps its 4 chains hold ≈ 530 effective draws (R-hat ≈ 1.01) against ≈ 80 for random-walk "
-        "Metropolis's 32 walkers (R-hat ≈ 1.3), which stall in the arms. Each HMC step costs 16 gradients, so "
-        "compare on the evaluations axis too: HMC still gets ≈ 3 times the effective draws per evaluation; "
+        "steps its 4 chains hold several hundred effective draws (R-hat ≈ 1.01) against under a hundred for "
+        "random-walk Metropolis's 32 walkers (R-hat ≈ 1.3–1.4), which stall in the arms. Each HMC step costs 16 "
+        "gradients, so compare on the evaluations axis too: HMC still gets 2–4 times the effective draws per "
+        "evaluation (the figures move with the seed); "
         "switch the sampler to Random-walk Metropolis to watch it stall.",
         RunSpec(make_target("banana"), "gauss-fr", "hmc"),
     ),

@@ -160,14 +160,16 @@ def test_nuts_diverges_in_the_neck_and_non_centring_cures_it():
     from vi_core.targets.expr import make_expr_target
 
     m = _mc("neck")
-    assert m.method == "nuts" and abs(m.stats["step_size"] - 0.07) < 0.01  # "≈ 0.07"
+    # divergences are chaotic: the count moves with the seed and the platform's floating point (seeds 0-3
+    # here: 69, 76, 107, 88; 133 on another machine), so the caption says "dozens" and no number
+    assert m.method == "nuts"
     n = m.stats["divergences"]
-    assert 110 <= n <= 150  # "≈ 130"
+    assert 30 <= n <= 250  # "dozens of divergent transitions"
     t, w = np.nonzero(m.divergent)
     after = t >= m.burn_in
     start = m.chain[np.maximum(t[after] - 1, 0), w[after]]
-    assert len(start) == n and 0.65 < np.mean(start[:, 0] < 0) < 0.85  # "about three in four at v < 0"
-    assert abs(np.max(m.rhat) - 1.09) < 0.02  # "R-hat ≈ 1.09"
+    assert len(start) == n and np.mean(start[:, 0] < 0) > 0.5  # "most of them starting at v < 0"
+    assert np.max(m.rhat) > 1.05  # "R-hat above 1.05"
     # the twist: the non-centred funnel, typed as the caption says, is a plain Gaussian: no divergence
     spec = _lesson("neck").spec
     assert "`-x**2/18 - y**2/2`" in _lesson("neck").caption and "box −9, 9, −4, 4" in _lesson("neck").caption
@@ -179,8 +181,9 @@ def test_nuts_diverges_in_the_neck_and_non_centring_cures_it():
 def test_hmc_follows_the_banana_where_random_walk_stalls():
     h, r = _mc("follows"), _mc("follows", "rwm")
     assert h.method == "hmc" and h.chain.shape[1] == 4 and r.chain.shape[1] == 32
-    assert 450 < np.min(h.ess) < 610 and abs(np.max(h.rhat) - 1.01) < 0.01  # "≈ 530", "R-hat ≈ 1.01"
-    assert 65 < np.min(r.ess) < 95 and 1.2 < np.max(r.rhat) < 1.4  # "≈ 80", "R-hat ≈ 1.3"
+    # ESS moves with the seed and the platform's floating point (seeds 0-3: HMC 343-770, RWM 68-86)
+    assert 250 < np.min(h.ess) < 1000 and abs(np.max(h.rhat) - 1.01) < 0.01  # "several hundred", "R-hat ≈ 1.01"
+    assert 40 < np.min(r.ess) < 100 and 1.2 < np.max(r.rhat) < 1.45  # "under a hundred", "R-hat ≈ 1.3–1.4"
     assert h.evals[-1, 1] == 500 * 4 * 16 + 4  # "16 gradients" a step (plus one at each start)
     per_eval = (np.min(h.ess) / h.evals[-1].sum()) / (np.min(r.ess) / r.evals[-1].sum())
-    assert 2.5 < per_eval < 3.5  # "≈ 3 times the effective draws per evaluation"
+    assert 1.8 < per_eval < 5.0  # "2–4 times the effective draws per evaluation"
