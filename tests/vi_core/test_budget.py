@@ -57,7 +57,7 @@ def test_the_loop_stops_at_its_share_of_the_deadline_and_keeps_what_it_has():
 def test_past_the_hard_deadline_checkpoint_raises_out_of_time():
     with budget.within(0.01):
         time.sleep(0.02)
-        with pytest.raises(budget.OutOfTime, match="0.01 s budget"):
+        with pytest.raises(budget.OutOfTime, match=r"0\.01 s budget"):
             budget.checkpoint()
 
 

@@ -1,0 +1,167 @@
+"""Serve the app warm: ``python -m ui.serve [streamlit run options]``.
+
+Streamlit has no start-up hook, and the app warms itself (``ui.compute.warm_up``: every method once, tiny, and
+the default race figure) on the first script run, so without this the first visitor waits for it. This starts
+``streamlit run app.py <options>`` (options passed through as they are), waits for ``/_stcore/health``, opens one
+headless session on the default page (``ui.session_client``; no run) so that warm_up() runs before anyone
+visits, then a second one with the default run (``?target=gaussian&run=1``: a cache hit after warm_up) so the
+results page's first-use imports happen too (``st.table`` imports pandas; when two visitors' first results pages
+did that at once, one of them got plotly's "partially initialized module 'pandas'" AttributeError). It logs how
+long that took, then waits on the server: SIGTERM and SIGINT are forwarded to it and this process exits with the
+server's code. A failed warm-up is logged and the server keeps serving.
+
+    python -m ui.serve --server.port 8501 --server.address 0.0.0.0     # the Docker image's command
+
+``start_server``, ``wait_healthy`` and ``free_port`` are reused by ``benchmarks.load``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from ui.session_client import SessionResult, open_session, run_sync
+
+__all__ = ["APP", "REPO_ROOT", "base_url", "free_port", "main", "start_server", "wait_healthy", "warm", "warmed"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP = "app.py"
+HEALTH_TIMEOUT_S = 120.0
+WARM_TIMEOUT_S = 300.0
+# the default page (runs warm_up), then the default run: ui.spec.from_query gives ui.spec.DEFAULT for a bare target
+WARM_QUERIES = ("", "target=gaussian&run=1")
+PREFIX = "ui.serve:"
+
+
+def log(text: str) -> None:
+    print(f"{PREFIX} {text}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    """A port the OS considers free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _option(args: Sequence[str], name: str) -> str | None:
+    """The value of ``--name value`` or ``--name=value`` among streamlit's options (the last one wins)."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def base_url(args: Sequence[str]) -> str:
+    """Where this machine reaches the server started with ``args``: the port, address and base path they set
+    (else the environment's STREAMLIT_SERVER_*, else Streamlit's defaults); a wildcard address -> 127.0.0.1."""
+    port = _option(args, "--server.port") or os.environ.get("STREAMLIT_SERVER_PORT") or "8501"
+    address = _option(args, "--server.address") or os.environ.get("STREAMLIT_SERVER_ADDRESS") or "127.0.0.1"
+    if address in ("0.0.0.0", "::", ""):
+        address = "127.0.0.1"
+    if ":" in address:
+        address = f"[{address}]"
+    path = (_option(args, "--server.baseUrlPath") or os.environ.get("STREAMLIT_SERVER_BASE_URL_PATH") or "").strip("/")
+    return f"http://{address}:{port}" + (f"/{path}" if path else "")
+
+
+def start_server(args: Sequence[str], output: IO[bytes] | None = None, **popen) -> subprocess.Popen:
+    """``python -m streamlit run app.py *args`` in the repository root; output to ``output`` (None: inherit).
+    Use a file, not a pipe nobody reads: a full pipe blocks the server."""
+    cmd = [sys.executable, "-m", "streamlit", "run", APP, *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        cmd, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT if output else None, env=env, **popen
+    )
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = HEALTH_TIMEOUT_S) -> float:
+    """Poll ``url``/_stcore/health until it answers ok; the seconds it took. RuntimeError if the server exits or
+    stays unhealthy."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode} before it was healthy")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return time.monotonic() - t0
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.2)
+    raise RuntimeError(f"streamlit not healthy after {timeout_s:.0f} s")
+
+
+def warm(url: str, timeout_s: float = WARM_TIMEOUT_S) -> list[SessionResult]:
+    """The warm-up sessions, one after the other (``WARM_QUERIES``); stops at the first that fails."""
+    results = []
+    for query in WARM_QUERIES:
+        results.append(run_sync(open_session(url, query, until="finished", timeout_s=timeout_s)))
+        if not warmed(results[-1:]):
+            break
+    return results
+
+
+def warmed(results: Sequence[SessionResult]) -> bool:
+    """Every session's page finished, with no exception, error or failure."""
+    return bool(results) and all(r.ok and r.finished_s is not None for r in results)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    url = base_url(args)
+    t0 = time.monotonic()
+    started: list[subprocess.Popen] = []
+    pending: list[int] = []  # a signal that came before the server existed
+
+    def forward(signum, _frame) -> None:
+        if not started:
+            pending.append(signum)
+        elif started[0].poll() is None:
+            started[0].send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, forward)
+    proc = start_server(args, start_new_session=True)  # its own group: a terminal's Ctrl-C reaches it through us
+    started.append(proc)
+    for signum in pending:
+        proc.send_signal(signum)
+
+    try:
+        healthy_s = wait_healthy(url, proc)
+    except RuntimeError as exc:
+        log(str(exc))
+        if proc.poll() is None:
+            proc.terminate()
+        code = proc.wait()
+        return code if code > 0 else 1
+    log(f"healthy at {url} after {healthy_s:.1f} s; warming up")
+    results = warm(url)
+    if warmed(results) and len(results) == len(WARM_QUERIES):
+        page, default = results
+        log(
+            f"warm in {page.finished_s + default.finished_s:.1f} s (default page {page.finished_s:.1f} s, default "
+            f"run {default.finished_s:.1f} s; both finished without an exception; {time.monotonic() - t0:.1f} s "
+            "since start)"
+        )
+    elif proc.poll() is None:
+        bad = next(r for r in results if not (r.ok and r.finished_s is not None))
+        what = bad.failure or "; ".join(bad.exceptions + bad.errors) or "the page did not finish"
+        log(f"warm-up did not complete (?{bad.query}: {what[:300]}); serving anyway")
+    code = proc.wait()
+    return code if code >= 0 else 128 - code  # killed by signal N: the shell's 128 + N
+
+
+if __name__ == "__main__":
+    sys.exit(main())
