@@ -143,6 +143,24 @@ class Memory:
 # ------------------------------------------------------------------------------------------ runs
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid (Linux /proc children lists), depth first."""
+    out = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            continue
+        for k in kids:
+            out += [k, *_descendants(k)]
+    return out
+
+
 async def _many(url: str, links: Sequence[str], timeout_s: float, parallel: int | None = None) -> list[SessionResult]:
     gate = asyncio.Semaphore(parallel or len(links))
 
@@ -301,6 +319,11 @@ def run(args: argparse.Namespace) -> int:
                 f"server peak RSS (VmHWM) since it started: {peak:.0f} MB; RSS now {memory.rss():.0f} MB"
                 f"{'' if memory.resettable else ' (clear_refs not allowed: every peak MB is since the start)'}"
             )
+            workers = _descendants(memory.pid)
+            if workers:  # the heavy-run worker and its fork server: memory outside the server's own
+                rss = sum(Memory(p).rss() for p in workers)
+                hwm = sum(Memory(p).peak() for p in workers)
+                print(f"{len(workers)} worker processes (heavy runs): RSS {rss:.0f} MB, peaks summed {hwm:.0f} MB")
             print(f"load average now {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
             if any(not r.ok for row in rows for r in row.results):
                 print("problems:")

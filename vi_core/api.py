@@ -42,6 +42,7 @@ __all__ = [
     "ViResult",
     "run_method",
     "run_sampler",
+    "run_timed",
     "run_vi",
     "snapshot_indices",
 ]
@@ -471,6 +472,17 @@ def run_method(target: Target, method: str, seed: int = 0, settings: Settings = 
     fn = run_vi if m.kind == "vi" else run_sampler
     result = fn(target, method, seed, settings, grid=grid)
     return grid, result, time.perf_counter() - t0
+
+
+def run_timed(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, box=None):
+    """(grid, its seconds, ViResult | McmcResult, seconds of the run incl. scoring): run_method with the
+    grid's time apart (module-level, so a worker process can be handed it)."""
+    t0 = time.perf_counter()
+    grid = make_grid(target, settings.n_grid, box)
+    t1 = time.perf_counter()
+    fn = run_vi if methods.get(method).kind == "vi" else run_sampler
+    result = fn(target, method, seed, settings, grid=grid)
+    return grid, t1 - t0, result, time.perf_counter() - t1
 
 
 def _check_seed(seed) -> None:

@@ -11,14 +11,20 @@ run) has its own.
 
 from __future__ import annotations
 
+import atexit
+import concurrent.futures
 import contextlib
 import contextvars
 import math
+import multiprocessing
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
+from typing import Any
 
-__all__ = ["Cancelled", "OutOfTime", "checkpoint", "report", "soft_left", "within"]
+__all__ = ["Cancelled", "Elsewhere", "OutOfTime", "checkpoint", "report", "soft_left", "within"]
 
 # The algorithm loop may use this share of what is left; scoring (a few dozen snapshots) gets the rest.
 LOOP_SHARE = 0.6
@@ -37,6 +43,9 @@ class OutOfTime(RuntimeError):
             "or fewer grid points per side will fit."
         )
         self.seconds = seconds
+
+    def __reduce__(self):  # pickled from a worker process by its seconds, not its message
+        return (OutOfTime, (self.seconds,))
 
 
 class _Budget:
@@ -89,3 +98,93 @@ def report(stage: str, fraction: float) -> None:
     b = _CURRENT.get()
     if b is not None and b.progress is not None:
         b.progress(stage, min(max(float(fraction), 0.0), 1.0))
+
+
+# ---------------------------------------------------------------------------- a worker process
+
+_SHARED: dict = {}
+
+
+class _SharedFlag:
+    """The cancel event as the worker process sees it: a byte in shared memory."""
+
+    def is_set(self) -> bool:
+        return bool(_SHARED["flag"].value)
+
+
+def _share_progress(stage: str, fraction: float) -> None:
+    _SHARED["stage"].value = stage.encode("utf-8", "replace")[:63]
+    _SHARED["fraction"].value = fraction
+
+
+def _child_init(flag, fraction, stage) -> None:
+    _SHARED.update(flag=flag, fraction=fraction, stage=stage)
+
+
+def _child_call(fn: Callable[[], Any], seconds: float) -> Any:
+    with within(seconds, cancel=_SharedFlag(), progress=_share_progress):
+        return fn()
+
+
+class Elsewhere:
+    """One worker process that runs calls under the caller's budget, so a long run neither holds the
+    calling process's interpreter lock nor keeps its memory. Cancel and progress cross through shared
+    memory; one call at a time (a caller serialises them). The process starts on first use."""
+
+    def __init__(self):
+        # Never fork a threaded server: a fork server forks from a clean process that has imported the engine.
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["vi_core.api"])  # imported once; each worker forks with it
+        self._flag = self._ctx.Value("b", 0, lock=False)
+        self._fraction = self._ctx.Value("d", 0.0, lock=False)
+        self._stage = self._ctx.Array("c", 64, lock=False)
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            pool = concurrent.futures.ProcessPoolExecutor(
+                1, mp_context=self._ctx, initializer=_child_init, initargs=(self._flag, self._fraction, self._stage)
+            )
+            # A new process re-runs the parent's __main__ from its path, and inside Streamlit __main__ is the
+            # app script. Start the worker (submit starts it) while __main__ is a blank module.
+            main = sys.modules.get("__main__")
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                started = pool.submit(int)
+            finally:
+                if main is not None:
+                    sys.modules["__main__"] = main
+            started.result()
+            self._pool = pool
+            atexit.register(pool.shutdown, wait=True, cancel_futures=True)  # before module teardown, not during
+        return self._pool
+
+    def start(self) -> None:
+        """Start the worker now (it imports the engine once, ~1-2 s), not on the first run."""
+        with self._lock:
+            self._executor()
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """fn() (picklable, as its result) in the worker, under the current budget: the deadline
+        left, cancellation and progress are forwarded; exceptions come back as raised."""
+        b = _CURRENT.get()
+        with self._lock:
+            self._flag.value, self._fraction.value = 0, 0.0
+            seconds = math.inf if b is None else max(0.0, b.deadline - time.perf_counter())
+            try:
+                future = self._executor().submit(_child_call, fn, seconds)
+            except concurrent.futures.BrokenExecutor:
+                self._pool = None
+                future = self._executor().submit(_child_call, fn, seconds)
+            while True:
+                try:
+                    return future.result(timeout=0.1)
+                except concurrent.futures.TimeoutError:
+                    if b is not None and b.cancel is not None and b.cancel.is_set():
+                        self._flag.value = 1
+                    if b is not None and b.progress is not None and self._stage.value:
+                        b.progress(self._stage.value.decode("utf-8", "replace"), self._fraction.value)
+                except concurrent.futures.BrokenExecutor as exc:  # the worker died (out of memory, killed)
+                    self._pool = None
+                    raise RuntimeError("the worker running this run stopped; try smaller settings.") from exc

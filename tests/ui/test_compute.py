@@ -4,6 +4,7 @@ import ast
 import dataclasses
 import pathlib
 
+import numpy as np
 import pytest
 import streamlit as st
 
@@ -171,3 +172,16 @@ def test_a_run_over_its_budget_stops_with_a_plain_message(counted, monkeypatch):
     except compute.OutOfTime as exc:
         assert "0.3 s budget" in str(exc)
     assert compute.time.perf_counter() - t0 < 1.5
+
+
+def test_heavy_runs_go_to_the_worker_process_and_agree_with_light_ones(counted, monkeypatch):
+    spec = RunSpec(compute.make_target("banana"), "gauss-mf", "emcee", seed=9, settings=TINY)
+    light = compute.run(spec)
+    assert counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}
+    compute.clear()
+    monkeypatch.setattr(compute, "HEAVY", 0.0)  # every run heavy: both go to the worker process
+    heavy = compute.run(spec)
+    assert counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}, "not run in this process"
+    np.testing.assert_array_equal(heavy.mc.chain, light.mc.chain)
+    np.testing.assert_allclose(heavy.vi.elbo, light.vi.elbo, rtol=1e-12)
+    assert heavy.grid.log_z == light.grid.log_z and heavy.compute_s > 0

@@ -80,3 +80,43 @@ def test_a_whole_sampler_run_honours_the_budget_and_its_scores_fit():
     spent = time.perf_counter() - t0
     assert spent < 1.5, spent
     assert res.n_steps < 50_000 and np.isfinite(res.mmd).all()
+
+
+@pytest.fixture(scope="module")
+def elsewhere():
+    return budget.Elsewhere()
+
+
+def test_elsewhere_runs_in_a_worker_process_with_the_same_result(elsewhere):
+    import functools
+    import os
+
+    settings = Settings(mcmc_steps=200, n_grid=60)
+    fn = functools.partial(run_sampler, make_target("banana"), "emcee", 3, settings)
+    with budget.within(60.0):
+        there = elsewhere.call(fn)
+    here = fn()
+    np.testing.assert_array_equal(there.chain, here.chain)
+    assert elsewhere.call(os.getpid) != os.getpid()
+
+
+def test_elsewhere_forwards_cancellation_and_the_deadline(elsewhere):
+    import functools
+
+    slow = functools.partial(run_sampler, make_target("banana"), "rwm", 0, Settings(mcmc_steps=50_000, walkers=256))
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    t0 = time.perf_counter()
+    seen = []
+    with budget.within(60.0, cancel=cancel, progress=lambda stage, f: seen.append((stage, f))):
+        with pytest.raises(budget.Cancelled):
+            elsewhere.call(slow)
+    assert time.perf_counter() - t0 < 3.0
+    assert seen and seen[-1][0] == "Random-walk Metropolis" and 0 < seen[-1][1] < 1, "progress crossed over"
+    with budget.within(0.3), pytest.raises(budget.OutOfTime, match=r"budget"):
+        elsewhere.call(_sleep_then_check)
+
+
+def _sleep_then_check():
+    time.sleep(0.5)
+    budget.checkpoint()
