@@ -268,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
                 peaks.append(memory.peak())
             seed = 1000  # seeds above the default's (0) and any a person is likely to have cached
             for wave in range(args.waves):
-                links = [default_link(seed + i) for i in range(args.sessions)]
+                links = [default_link(0 if args.same else seed + i) for i in range(args.sessions)]
                 seed += args.sessions
                 rows.append(
                     _phase(memory, f"wave {wave + 1}", lambda links=links: run_sync(_many(url, links, args.timeout)))
@@ -352,6 +352,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--parallel", type=int, default=2, help="--distinct-max sessions at a time (default 2)")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds one session may take (default 180)")
     p.add_argument("--cold", action="store_true", help="no warm-up session before the first wave")
+    p.add_argument("--same", action="store_true", help="every session opens the default link (a class on one link)")
     args = p.parse_args(argv)
     if args.sessions < 0 or args.waves < 0 or args.parallel < 1:
         p.error("--sessions and --waves must be >= 0, --parallel >= 1")

@@ -12,7 +12,7 @@ def test_scaling_deep_link_on_a_fresh_server(fresh_app_server, e2e_new_page):
     url = fresh_app_server("scaling")
     page = e2e_new_page(width=1280, height=2400)
     t0 = time.perf_counter()
-    page.goto(f"{url}/Scaling?data=synthetic&centred=1&n=100&run=1")
+    page.goto(f"{url}/Scaling?data=synthetic&centred=1&n=1000&run=1")  # ~3 s live: the bar is seen
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)  # live progress while it runs
     wait_for_app(page, timeout_ms=90_000)
     charts = page.get_by_test_id("stPlotlyChart")
