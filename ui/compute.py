@@ -246,17 +246,23 @@ def _side_elsewhere(target: Target, box: Box | None, method: str, seed: int, set
     return result, run_s
 
 
+def _key(side: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple:
+    """The cache key of one side's run: what it reads, the other side's settings at their defaults."""
+    return (side, target, box, method, seed, _only(settings, side))
+
+
 def _submit(
     side: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings, group=None
 ) -> jobs.Job:
-    settings = _only(settings, side)
+    key = _key(side, target, box, method, seed, settings)
+    settings = key[-1]
     heavy = work(target, method, settings) > HEAVY
     if heavy:
         fn = functools.partial(_side_elsewhere, target, box, method, seed, settings)
     else:
         fn = functools.partial(_side, _run_vi if side == "vi" else _run_sampler, target, box, method, seed, settings)
     return SCHEDULER.submit(
-        (side, target, box, method, seed, settings),
+        key,
         fn,
         heavy=heavy,
         owner=_owner(),
@@ -361,7 +367,7 @@ def warm_up() -> float:
     race_figure(default, "iteration")
     # most visitors start here: keep the default's results however full the caches get
     for side, method in (("vi", default.vi), ("mcmc", default.mcmc)):
-        key = (side, default.target, default.box, method, default.seed, _only(default.settings, side))
+        key = _key(side, default.target, default.box, method, default.seed, default.settings)
         if key in SCHEDULER.cache:
             SCHEDULER.cache.put(key, SCHEDULER.cache.get(key), pin=True)
     return time.perf_counter() - t0
@@ -428,11 +434,11 @@ def _scale_data(name: str, n: int | None, centred: bool, seed: int):
     return data, _scaling.reference(_scaling.LogisticPosterior(data))
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
 def scale_record(
     name: str, n: int | None, method: str, budget_s: float, centred: bool, batch: int = 1000, seed: int = 0
 ) -> ScaleRecord:
-    """One method on one data size, timed under its budget and scored against the reference (vi_core.scaling)."""
+    """One method on one data size, timed under its budget and scored against the reference (vi_core.scaling);
+    a job of the shared queue, cached with the other runs."""
     data, ref = _scale_data(name, n, centred, seed)
     job = SCHEDULER.submit(
         ("scale", name, n, method, budget_s, centred, batch, seed),

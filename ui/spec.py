@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from vi_core import methods
 from vi_core.settings import DEFAULTS, OLD_QUERY_KEYS, TABLE, Settings
 from vi_core.targets import REGISTRY, Target, make_target
+from vi_core.targets.base import check_box_side, num_text
 from vi_core.targets.expr import make_expr_target, parse_box
 
 __all__ = [
@@ -38,7 +39,6 @@ CUSTOM = "custom"  # the typed-expression target
 DEFAULT_EXPR = "-(x**2 + y**2)/2 + log(1 + x**2)"
 DEFAULT_BOX = "-4, 4, -4, 4"
 MAX_SEED = 2**31 - 1
-MIN_SIDE = 1e-6  # a box side at least this times its largest |value| (the grid's cells must differ in float64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,18 +87,8 @@ def parse_user_box(text: str) -> tuple[float, float, float, float]:
     if not (x0 < x1 and y0 < y1):
         raise ValueError(f"box needs xmin < xmax and ymin < ymax, got {box_text(box)}")
     for axis, lo, hi in (("x", x0, x1), ("y", y0, y1)):
-        if hi - lo < MIN_SIDE * max(1.0, abs(lo), abs(hi)):
-            raise ValueError(
-                f"box is too narrow in {axis} for its distance from 0: {num_text(lo)} to {num_text(hi)}; a side "
-                "must be at least a millionth of its larger |end| (or of 1) wide"
-            )
+        check_box_side(lo, hi, axis)
     return box
-
-
-def num_text(v: float) -> str:
-    """The shortest text that reads back as exactly ``v`` ('4.5', '-4', '1e-05')."""
-    s = repr(float(v))
-    return s[:-2] if s.endswith(".0") else s
 
 
 def _number(raw: str, kind: type, lo: float, hi: float):

@@ -37,6 +37,7 @@ from vi_core.reference import (
     scan_outside,
 )
 from vi_core.targets import Target
+from vi_core.targets.base import check_box_side, num_text
 
 __all__ = ["DEFAULT_N", "REFERENCE_TOL", "Grid", "Reference", "make_grid"]
 
@@ -249,16 +250,10 @@ def make_grid(target: Target, n: int = DEFAULT_N, box: tuple[float, ...] | None 
         raise ValueError(f"grid size n must be an integer in [8, 2000], got {n!r}")
     x0, x1, y0, y1 = (float(v) for v in (box if box is not None else target.box))
     if not all(math.isfinite(v) for v in (x0, x1, y0, y1)) or not (x0 < x1 and y0 < y1):
-        raise ValueError(
-            f"box must be finite with xmin < xmax and ymin < ymax, got {', '.join(_num(v) for v in (x0, x1, y0, y1))}"
-        )
-    for lo, hi in ((x0, x1), (y0, y1)):
-        # narrower than this, cell widths drown in rounding (and dx * dy can underflow to 0)
-        if hi - lo < 1e-6 * max(1.0, abs(lo), abs(hi)):
-            raise ValueError(
-                f"box is too narrow for its distance from 0: {_num(lo)} to {_num(hi)}; a side must be at least a "
-                "millionth of its larger |end| (or of 1) wide"
-            )
+        got = ", ".join(num_text(v) for v in (x0, x1, y0, y1))
+        raise ValueError(f"box must be finite with xmin < xmax and ymin < ymax, got {got}")
+    for axis, lo, hi in (("x", x0, x1), ("y", y0, y1)):
+        check_box_side(lo, hi, axis)
     dx, dy = (x1 - x0) / n, (y1 - y0) / n
     xs = x0 + (np.arange(n) + 0.5) * dx
     ys = y0 + (np.arange(n) + 0.5) * dy
@@ -275,12 +270,6 @@ def make_grid(target: Target, n: int = DEFAULT_N, box: tuple[float, ...] | None 
         if not proper:  # a built-in target is proper by construction: a tiny box is warned about instead
             refuse_improper(scan, log_z_box)
     return Grid(target, (x0, x1, y0, y1), xs, ys, dx, dy, log_p, log_z_box, weights, scan)
-
-
-def _num(v: float) -> str:
-    """The shortest text that reads back as exactly ``v`` ('100.0001', '-4', '1e-05'), for messages."""
-    s = repr(float(v))
-    return s[:-2] if s.endswith(".0") else s
 
 
 def _log_density_rows(target: Target, pts: np.ndarray) -> np.ndarray:

@@ -248,19 +248,14 @@ def pareto_khat(target: Target, q: GaussianQ | GridProductQ, seed: int = 0, n: i
         return float("nan")
     # p~ = 0 at a draw: a zero weight, which PSIS takes as a very small log weight.
     log_w = np.where(finite, log_w, log_w[finite].min() - 50.0)
-    # The tail PSIS fits: the largest ~3 sqrt(n) ratios. All equal (a uniform target and a q uniform where the
-    # ratio peaks): the ratios are bounded, the best case, the limit k -> -inf of the generalised Pareto
-    # distribution; arviz-stats refuses to fit it ("All tail values are the same").
-    m = log_w.size
-    tail = np.sort(log_w)[-max(5, int(3 * math.sqrt(m)) if m > 225 else m // 5) :]  # arviz-stats' tail length
-    if tail[-1] - tail[0] < np.finfo(float).tiny:  # arviz-stats' own test for equal tail values
-        return -math.inf
     # arviz-stats' psislw is written for PSIS-LOO, where the ratios are 1/p(y|theta): it takes
     # the *negated* log ratios (its input is a log likelihood) and returns (smoothed, k-hat).
     with np.errstate(all="ignore"):  # equal weights (q = p) make the tail fit divide by zero
         try:
             return float(array_stats.psislw(-log_w, r_eff=1.0)[1])
         except ValueError as exc:
+            # All tail ratios equal (a uniform target, q uniform where the ratio peaks): bounded ratios, the
+            # best case, the limit k -> -inf of the generalised Pareto; arviz-stats refuses to fit it.
             if "tail values are the same" in str(exc):
                 return -math.inf
             raise

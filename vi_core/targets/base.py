@@ -15,7 +15,39 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-__all__ = ["REGISTRY", "Conditional", "Param", "Target", "check_finite_params", "make_target", "register"]
+__all__ = [
+    "MIN_SIDE",
+    "REGISTRY",
+    "Conditional",
+    "Param",
+    "Target",
+    "check_box_side",
+    "check_finite_params",
+    "make_target",
+    "num_text",
+    "register",
+]
+
+MIN_SIDE = 1e-6  # a box side at least this times max(1, its largest |end|): the grid's cells must differ in float64
+
+
+def num_text(v: float) -> str:
+    """The shortest text that reads back as exactly ``v`` ('4.5', '-4', '1e-05', '100.0001')."""
+    s = repr(float(v))
+    return s[:-2] if s.endswith(".0") else s
+
+
+def check_box_side(lo: float, hi: float, axis: str = "", names: tuple[str, str] | None = None) -> None:
+    """ValueError, with every digit, when the box side [lo, hi] is narrower than MIN_SIDE * max(1, |lo|, |hi|):
+    narrower, cell widths drown in rounding (and dx * dy can underflow to 0). axis ("x", "y") and names
+    (e.g. ("xmin", "xmax")) only word the message."""
+    if hi - lo < MIN_SIDE * max(1.0, abs(lo), abs(hi)):
+        where = f" in {axis}" if axis else ""
+        ends = f"{names[0]}={num_text(lo)}, {names[1]}={num_text(hi)}" if names else f"{num_text(lo)} to {num_text(hi)}"
+        raise ValueError(
+            f"box is too narrow{where} for its distance from 0: {ends}; a side must be at least a millionth of its "
+            "larger |end| (or of 1) wide"
+        )
 
 
 class Param(NamedTuple):

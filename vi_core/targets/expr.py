@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from vi_core import chunks
-from vi_core.targets.base import Target
+from vi_core.targets.base import Target, check_box_side, num_text
 
 __all__ = [
     "FUNCTIONS",
@@ -57,7 +57,6 @@ MAX_DEPTH = 50
 MAX_CONST = 1e6
 MAX_POWER = 10
 MAX_WIDTH = 1e4  # largest box side; box corners also must satisfy |v| <= MAX_CONST
-MIN_SIDE = 1e-6  # smallest box side, relative to its largest |corner| (the grid's cells must differ in float64)
 
 # name -> (ufunc, number of arguments)
 FUNCTIONS = {
@@ -346,12 +345,6 @@ def _short(v) -> str:
     return s if len(s) <= 40 else s[:39] + "…"
 
 
-def _num(v: float) -> str:
-    """The shortest text that reads back as exactly ``v`` ('1000001', '-4', '0.1'), for messages."""
-    s = repr(float(v))
-    return s[:-2] if s.endswith(".0") else s
-
-
 def _coord(v, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise ValueError(f"box {what} must be a number, got {_short(v)}")
@@ -359,7 +352,7 @@ def _coord(v, what: str) -> float:
     if not math.isfinite(v):
         raise ValueError(f"box {what} must be finite, got {v}")
     if abs(v) > MAX_CONST:
-        raise ValueError(f"box {what}={_num(v)} is too far out: |value| must be <= 1e6")
+        raise ValueError(f"box {what}={num_text(v)} is too far out: |value| must be <= 1e6")
     return v
 
 
@@ -393,14 +386,10 @@ class ExprTarget(Target):
         for lo, hi in (("xmin", "xmax"), ("ymin", "ymax")):
             a, b = getattr(self, lo), getattr(self, hi)
             if not a < b:
-                raise ValueError(f"box needs {lo} < {hi}, got {lo}={_num(a)}, {hi}={_num(b)}")
+                raise ValueError(f"box needs {lo} < {hi}, got {lo}={num_text(a)}, {hi}={num_text(b)}")
             if b - a > MAX_WIDTH:
-                raise ValueError(f"box is too wide: {hi} - {lo} = {_num(b - a)} > {MAX_WIDTH:g}")
-            if b - a < MIN_SIDE * max(1.0, abs(a), abs(b)):  # vi_core.grid.make_grid's rule, said before any run
-                raise ValueError(
-                    f"box is too narrow for its distance from 0: {lo}={_num(a)}, {hi}={_num(b)}; a side must be at "
-                    "least a millionth of its larger |end| (or of 1) wide"
-                )
+                raise ValueError(f"box is too wide: {hi} - {lo} = {num_text(b - a)} > {MAX_WIDTH:g}")
+            check_box_side(a, b, names=(lo, hi))  # vi_core.grid.make_grid's rule, said before any run
 
     @property
     def description(self) -> str:  # per instance: the base declares a ClassVar string
