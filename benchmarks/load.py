@@ -323,7 +323,10 @@ def run(args: argparse.Namespace) -> int:
             if workers:  # the heavy-run worker and its fork server: memory outside the server's own
                 rss = sum(Memory(p).rss() for p in workers)
                 hwm = sum(Memory(p).peak() for p in workers)
-                print(f"{len(workers)} worker processes (heavy runs): RSS {rss:.0f} MB, peaks summed {hwm:.0f} MB")
+                print(
+                    f"{len(workers)} worker processes (the runs, with their fork server): "
+                    f"RSS {rss:.0f} MB, peaks summed {hwm:.0f} MB"
+                )
             print(f"load average now {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
             if any(not r.ok for row in rows for r in row.results):
                 print("problems:")

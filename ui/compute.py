@@ -7,10 +7,11 @@ and use the names re-exported here (types, labels, registries). Caching is by pl
 * Playground: ``run(spec, on_wait) -> Outcome``. VI and MCMC are separate jobs of the shared
   ``ui.jobs.Scheduler`` and separate cache entries, each keyed by (target, box, method, seed,
   the settings it reads), so changing only the sampler does not rerun VI. ``MAX_CONCURRENT``
-  workers; heavy runs (``work`` above ``HEAVY``) one at a time and one per visitor, cheap ones
-  first; each job has a hard budget (``RUN_BUDGET_S``: grid, algorithm and scoring) and is
-  cancelled when nobody waits for it any more. Each times itself inside the job, so a cache
-  hit still reports the real compute seconds. Results, grids and figures are kept by bytes.
+  at once, each in a worker process (``ELSEWHERE``); heavy runs (``work`` above ``HEAVY``) one at
+  a time and one per visitor, cheap ones first; each job has a hard budget (``RUN_BUDGET_S``:
+  grid, algorithm and scoring) and is cancelled when nobody waits for it any more. Each times
+  itself inside the job, so a cache hit still reports the real compute seconds.
+  Results, grids and figures are kept by bytes.
 * Theory: ``grid_for``, ``cavi_q``, ``fits_for``, ``elbo_check``, ``gaussian_q``.
 * Worked example: ``newcomb_analysis`` (vi_core.conjugate.analyse, cached).
 * Lessons: ``preview_grid``, ``Settings``, ``VI_LABELS``, ``MCMC_LABELS``, ``make_target``.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import json
 import math
 import pathlib
@@ -40,9 +42,8 @@ from vi_core import budget, methods
 from vi_core import scaling as _scaling
 from vi_core import vb_gibbs as _vb_gibbs
 from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
-from vi_core.api import run_sampler as _run_sampler
 from vi_core.api import run_timed as _run_timed
-from vi_core.api import run_vi as _run_vi
+from vi_core.api import warm_up as _warm_engine
 from vi_core.cavi import cavi as _cavi
 from vi_core.conjugate import Analysis, Moments
 from vi_core.conjugate import analyse as _analyse
@@ -121,11 +122,11 @@ __all__ = [
 ]
 
 OutOfTime = budget.OutOfTime
-MAX_CONCURRENT = 2  # worker threads for runs: the hosted demo has 2 cores
+MAX_CONCURRENT = 2  # runs at once, each in its own worker process: the hosted demo has 2 cores
 RUN_BUDGET_S = 30.0  # hard limit on one side's run (grid, algorithm and scoring); its loop gets a share
 HEAVY = 4.0  # a run is heavy above this many times its method's default work
 RESULTS_BYTES = 320 << 20  # results kept across visitors (VI and MCMC), by bytes
-FIGURES_BYTES = 96 << 20  # validated race figures kept, by (estimated) bytes
+FIGURES_BYTES = 16 << 20  # race figures (dicts, ~1 MB) for reruns of recent runs; rebuilding one takes ~10 ms
 GRIDS_BYTES = 64 << 20
 MC_DRAWS = 10_000
 PREVIEW_N = 50  # a coarse grid is enough for a small static picture
@@ -226,20 +227,14 @@ def grid_for(target: Target, n: int = DEFAULT_N, box: Box | None = None) -> Grid
     return _grid_timed(target, n, box)[0]
 
 
-def _side(fn, target: Target, box: Box | None, method: str, seed: int, settings: Settings):
-    """The work of one job: the grid (cached), then fn(...) on it -> (result, seconds of fn)."""
-    grid = _grid_timed(target, settings.n_grid, box)[0]
-    t0 = time.perf_counter()
-    return fn(target, method, seed, settings, grid=grid), time.perf_counter() - t0
-
-
-# Heavy runs go to one worker process: in this one they would hold the interpreter lock and make every
+# Every run goes to a worker process (one per slot): in this one it would hold the interpreter lock that
+# every visitor's page needs (20 default runs at once: 0.2 s each of it), and a heavy run would make every
 # other visitor's run several times slower (a default run: 0.4 s alone, 2-4 s beside the worst link).
-ELSEWHERE = budget.Elsewhere()
+ELSEWHERE = budget.Elsewhere(workers=MAX_CONCURRENT)
 
 
-def _side_elsewhere(target: Target, box: Box | None, method: str, seed: int, settings: Settings):
-    """A heavy job's work, in the worker process: (result, seconds of the run); its grid is kept here too."""
+def _side(target: Target, box: Box | None, method: str, seed: int, settings: Settings):
+    """One job's work, in a worker process: (result, seconds of the run); its grid is kept here too."""
     grid, grid_s, result, run_s = ELSEWHERE.call(functools.partial(_run_timed, target, method, seed, settings, box))
     if _GRIDS.get((target, settings.n_grid, box)) is None:
         _GRIDS.put((target, settings.n_grid, box), (grid, grid_s))
@@ -256,15 +251,10 @@ def _submit(
 ) -> jobs.Job:
     key = _key(side, target, box, method, seed, settings)
     settings = key[-1]
-    heavy = work(target, method, settings) > HEAVY
-    if heavy:
-        fn = functools.partial(_side_elsewhere, target, box, method, seed, settings)
-    else:
-        fn = functools.partial(_side, _run_vi if side == "vi" else _run_sampler, target, box, method, seed, settings)
     return SCHEDULER.submit(
         key,
-        fn,
-        heavy=heavy,
+        functools.partial(_side, target, box, method, seed, settings),
+        heavy=work(target, method, settings) > HEAVY,
         owner=_owner(),
         budget_s=RUN_BUDGET_S,
         group=group,
@@ -325,21 +315,17 @@ def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -
 
 
 def race_figure(spec: RunSpec, clock: str) -> go.Figure:
-    """The animated figure as a validated go.Figure, kept in memory by bytes (not pickled):
-    st.plotly_chart validates a dict on every rerun (~0.3 s for 40 frames), a Figure once."""
-    import plotly.graph_objects as go
-
+    """The animated figure, ready for st.plotly_chart (ui.figures.ready: sent without a second validation);
+    its dict kept in memory by bytes."""
     from ui import figures  # figures import this module's names
 
     key = (spec, clock)
-    fig = _FIGURES.get(key)
-    if fig is None:
+    spec_dict = _FIGURES.get(key)
+    if spec_dict is None:
         out = run(spec)
         spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock)
-        fig = go.Figure(spec_dict)
-        # a validated Figure holds its data a few times over; its dict's arrays are a fair yardstick
-        _FIGURES.put(key, fig, pin=spec == _default_spec(), size=4 * jobs.nbytes(spec_dict))
-    return fig
+        _FIGURES.put(key, spec_dict, pin=spec == _default_spec(), size=jobs.nbytes(spec_dict))
+    return figures.ready(spec_dict)
 
 
 def _default_spec():
@@ -353,14 +339,7 @@ def warm_up() -> float:
     """Run every method once, tiny, per process: the first visitor's timings should measure
     the algorithms, not numpy's and emcee's first-call set-up. Returns the seconds spent."""
     t0 = time.perf_counter()
-    ELSEWHERE.start()  # the heavy-run worker imports the engine now, not on the first heavy run
-    tiny = Settings(n_grid=50, cavi_sweeps=2, vi_steps=3, walkers=8, mcmc_steps=3)
-    target = make_target("gaussian")
-    grid = make_grid(target, tiny.n_grid)
-    for m in VI_METHODS:
-        _run_vi(target, m, 0, tiny, grid=grid)
-    for m in MCMC_METHODS:
-        _run_sampler(target, m, 0, tiny, grid=grid)
+    ELSEWHERE.start(_warm_engine)  # the worker processes start and warm up now, not on the first runs
     # The default scenario is what most visitors run first: compute it now, so their first
     # Run is a cache hit (this also loads Plotly's validators).
     default = _default_spec()
@@ -370,6 +349,10 @@ def warm_up() -> float:
         key = _key(side, default.target, default.box, method, default.seed, default.settings)
         if key in SCHEDULER.cache:
             SCHEDULER.cache.put(key, SCHEDULER.cache.get(key), pin=True)
+    # What exists now (modules, Plotly's validators, the pinned default) lives as long as the process: out of
+    # the collector's sight, a full collection walks only what visitors' runs made since (0.15 s -> ~0).
+    gc.collect()
+    gc.freeze()
     return time.perf_counter() - t0
 
 

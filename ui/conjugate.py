@@ -17,6 +17,7 @@ import streamlit as st
 
 from ui import compute
 from ui.compute import NEWCOMB_OUTLIERS, Analysis, Newcomb
+from ui.figures import ready
 from ui.figures.conjugate import ACCEPTED, contour_figure, data_figure, elbo_figure, shift_figure, vb_gibbs_figure
 
 __all__ = ["ACCEPTED", "comparison_table", "iteration_table", "outlier_table", "render"]
@@ -183,7 +184,7 @@ def render() -> None:
         )
     with right:
         st.plotly_chart(
-            data_figure(Newcomb().data, drop, NEWCOMB_OUTLIERS), key="cj_data", config={"displaylogo": False}
+            ready(data_figure(Newcomb().data, drop, NEWCOMB_OUTLIERS)), key="cj_data", config={"displaylogo": False}
         )
 
     st.markdown("#### The updates, one at a time")
@@ -228,7 +229,7 @@ def render() -> None:
     g1, g2 = st.columns([1.2, 1])
     with g1:
         st.markdown("**The ELBO climbs to just under ln p(X)**")
-        st.plotly_chart(elbo_figure(a), key="cj_elbo", config={"displaylogo": False})
+        st.plotly_chart(ready(elbo_figure(a)), key="cj_elbo", config={"displaylogo": False})
         st.markdown(
             f"Exact ln p(X) = {a.log_z:.6f} (Normal-Gamma evidence; the grid's quadrature gives {a.log_z_grid:.6f}). "
             f"Final ELBO = {cf_row.elbo:.6f}: the gap that never closes is **KL(q ‖ p) = {cf_row.kl:.6f} nats**, "
@@ -237,7 +238,7 @@ def render() -> None:
         )
     with g2:
         st.markdown("**The posterior and both q's in (μ, ln τ)**")
-        st.plotly_chart(contour_figure(a), key="cj_contours", config={"displaylogo": False})
+        st.plotly_chart(ready(contour_figure(a)), key="cj_contours", config={"displaylogo": False})
         st.caption(
             "Lines where each density is e^(−k²/2) of its peak, k = 1, 2, 3. The closed-form q is "
             "N(μ_N, 1/λ_N) · Gamma(e^s; a_N, b_N) · e^s (the Jacobian of τ = e^s); grid CAVI lies on top of it. "
@@ -314,7 +315,7 @@ def _versus_gibbs(target: Newcomb) -> None:
         "cost is counted in closed-form updates and conditional draws."
     )
     c, text = compute.vb_versus_gibbs(target)
-    st.plotly_chart(vb_gibbs_figure(c), key="cj_vb_gibbs", config={"displaylogo": False})
+    st.plotly_chart(ready(vb_gibbs_figure(c)), key="cj_vb_gibbs", config={"displaylogo": False})
     st.table(vb_gibbs_table(c))
     st.markdown(text)
     st.caption(
@@ -332,7 +333,7 @@ def _without_outliers(params: dict[str, float]) -> None:
     }
     full, clean = both.values()
     ef, ec = full.rows["exact"], clean.rows["exact"]
-    st.plotly_chart(shift_figure(both), key="cj_shift", config={"displaylogo": False})
+    st.plotly_chart(ready(shift_figure(both)), key="cj_shift", config={"displaylogo": False})
     st.dataframe(
         outlier_table(both),
         hide_index=True,

@@ -13,6 +13,7 @@ import streamlit as st
 
 from ui import compute
 from ui.compute import MCMC_LABELS, VI_LABELS, Settings, Target, make_target
+from ui.figures import ready
 from ui.figures.lessons import preview_figure
 from ui.spec import RunSpec, to_query
 
@@ -149,7 +150,7 @@ def render() -> None:
     for i, lesson in enumerate(LESSONS, start=1):
         with st.container(border=True):
             pic, text = st.columns([1, 4], vertical_alignment="center")
-            pic.plotly_chart(_preview(lesson.spec.target), key=f"preview{i}", config={"staticPlot": True})
+            pic.plotly_chart(ready(_preview(lesson.spec.target)), key=f"preview{i}", config={"staticPlot": True})
             with text:
                 st.markdown(f"##### {i}. {lesson.title}")
                 st.markdown(lesson.caption)

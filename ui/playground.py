@@ -255,7 +255,9 @@ def _preview(spec: RunSpec | None) -> None:
     except Exception as exc:  # in words, never a traceback (ui.text.user_message logs anything unexpected)
         st.error(user_message(exc), icon=":material/block:")
         return
-    st.plotly_chart(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}"), key="preview")
+    st.plotly_chart(
+        figures.ready(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}")), key="preview"
+    )
     st.info("Choose methods in the sidebar and press **Run** to start the race.", icon=":material/arrow_back:")
     _grid_warnings(grid)
 
@@ -315,7 +317,7 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
             help="Wall-clock time depends on the machine and on Python's overhead; the number of log-density and "
             "gradient evaluations does not (the axis of the ADVI and Pathfinder papers).",
         )
-        st.plotly_chart(figures.accuracy_figure(vi, mc, cost), key="accuracy")
+        st.plotly_chart(figures.ready(figures.accuracy_figure(vi, mc, cost)), key="accuracy")
         st.caption(
             "Distance to the exact posterior (MMD, Gaussian kernel with the posterior's sd as bandwidth): "
             "one yardstick for a q and for a set of samples." + _uncounted(vi, mc, cost)
@@ -323,8 +325,8 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
     with right:
         st.subheader("Marginals")
         m1, m2 = st.columns(2)
-        m1.plotly_chart(figures.marginal_figure(grid, vi, mc, 0), key="marg0")
-        m2.plotly_chart(figures.marginal_figure(grid, vi, mc, 1), key="marg1")
+        m1.plotly_chart(figures.ready(figures.marginal_figure(grid, vi, mc, 0)), key="marg0")
+        m2.plotly_chart(figures.ready(figures.marginal_figure(grid, vi, mc, 1)), key="marg1")
 
     st.subheader("Results")
     # st.table: static HTML, no grid widget (st.dataframe's first use costs ~0.5 s and slows playback)

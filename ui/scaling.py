@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import compute
+from ui.figures import ready
 from ui.figures.scaling import accuracy_time_figure, bias_figure, headline_figure
 from ui.text import plain
 
@@ -169,7 +170,7 @@ def render() -> None:
     slopes = {m: compute.scale_slope(records, m) for m in labels}
 
     st.markdown("#### Time to reach the accuracy, against N")
-    st.plotly_chart(headline_figure(records, labels, slopes), key="sc_headline", config={"displaylogo": False})
+    st.plotly_chart(ready(headline_figure(records, labels, slopes)), key="sc_headline", config={"displaylogo": False})
     st.caption(
         "Log–log axes, so a slope is an exponent: ≈ 1 means time grows in proportion to N (every full-data "
         "method), ≈ 0 means it does not grow (minibatch VI). Open markers: not reached within the budget "
@@ -181,13 +182,13 @@ def render() -> None:
         sizes = sorted({r.n for r in records})
         pick = st.select_slider("N", options=sizes, value=sizes[-1], format_func=lambda n: f"{n:,}", key="sc_pick")
         st.plotly_chart(
-            accuracy_time_figure([r for r in records if r.n == pick], labels, compute.SCALE_ACCURACY),
+            ready(accuracy_time_figure([r for r in records if r.n == pick], labels, compute.SCALE_ACCURACY)),
             key="sc_acc",
             config={"displaylogo": False},
         )
     with right:
         st.markdown("#### The bias that does not go away")
-        st.plotly_chart(bias_figure(records, labels), key="sc_bias", config={"displaylogo": False})
+        st.plotly_chart(ready(bias_figure(records, labels)), key="sc_bias", config={"displaylogo": False})
         st.caption(
             "VI's speed is bought with bias: a mean-field q cannot hold the correlation between α and β, so its "
             "variances stay too small however large N grows (for correlation ρ its KL tends to −½ ln(1 − ρ²)). "

@@ -92,18 +92,31 @@ _BY_TYPE = {
 }
 
 
+_REMOTE_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _last_frame(exc: BaseException) -> tuple[str, int] | None:
+    """(file, line) where exc was raised. For an exception from a worker process (concurrent.futures
+    re-raises it here and chains the worker's traceback as text), the worker's last frame."""
+    remote = exc.__cause__
+    if remote is not None and type(remote).__name__ == "_RemoteTraceback":
+        frames = _REMOTE_FRAME.findall(str(remote))
+        return (frames[-1][0], int(frames[-1][1])) if frames else None
+    tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename, tb.tb_lineno
+
+
 def _raised_by_us(exc: BaseException) -> bool:
     """True when ``exc`` comes from a ``raise`` statement in this app's own code (ui/, vi_core/): a refusal
     worded for the user, not a library's or the interpreter's message."""
-    tb = exc.__traceback__
-    if tb is None:
+    frame = _last_frame(exc)
+    if frame is None or not frame[0].startswith(_OURS):
         return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    filename = tb.tb_frame.f_code.co_filename
-    if not filename.startswith(_OURS):
-        return False
-    return linecache.getline(filename, tb.tb_lineno).lstrip().startswith("raise")
+    return linecache.getline(*frame).lstrip().startswith("raise")
 
 
 def user_message(exc: BaseException) -> str:

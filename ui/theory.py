@@ -157,7 +157,7 @@ def _live() -> None:
     terms, est, se = compute.elbo_check(target, q)
     with right:
         fig = q_figure(grid, [(q, figures.VI_COLOUR, "q", "solid")])
-        st.plotly_chart(fig, key="th_live_fig", config={"displaylogo": False})
+        st.plotly_chart(figures.ready(fig), key="th_live_fig", config={"displaylogo": False})
     c = st.columns(5)
     c[0].metric(r"$\ln p(X)$", f"{terms.log_evidence:.4f}")
     c[1].metric(r"$\mathbb{E}_q[\ln p(X,Z)]$", f"{terms.energy:.4f}")
@@ -206,7 +206,7 @@ def _directions() -> None:
                 (fwd, FORWARD_COLOUR, "forward KL(p‖q) fit", "dash"),
             ]
             fig = q_figure(grid, qs, title=f"{name} ({params})", height=380)
-            st.plotly_chart(fig, key=f"th_fit_{name}", config={"displaylogo": False})
+            st.plotly_chart(figures.ready(fig), key=f"th_fit_{name}", config={"displaylogo": False})
             st.dataframe(fit_table(s_rev, s_fwd), hide_index=True, width="stretch")
             if name == "mixture":
                 st.caption(

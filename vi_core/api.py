@@ -30,7 +30,7 @@ from vi_core.metrics import Yardstick, moment_errors, pareto_khat
 from vi_core.metrics import elbo as grid_q_elbo
 from vi_core.runner import run
 from vi_core.settings import DEFAULTS, Settings
-from vi_core.targets import Target
+from vi_core.targets import Target, make_target
 from vi_core.verdicts import mcmc_verdict, vi_verdict
 
 # VI_METHODS, MCMC_METHODS, METHODS are importable too (module __getattr__ below).
@@ -45,6 +45,7 @@ __all__ = [
     "run_timed",
     "run_vi",
     "snapshot_indices",
+    "warm_up",
 ]
 
 
@@ -483,6 +484,20 @@ def run_timed(target: Target, method: str, seed: int = 0, settings: Settings = D
     fn = run_vi if methods.get(method).kind == "vi" else run_sampler
     result = fn(target, method, seed, settings, grid=grid)
     return grid, t1 - t0, result, time.perf_counter() - t1
+
+
+def warm_up() -> float:
+    """Run every registered method once, tiny, so that later timings measure the algorithms and not
+    numpy's, emcee's and arviz's first-call set-up (once per process). Returns the seconds spent."""
+    t0 = time.perf_counter()
+    tiny = Settings(n_grid=50, cavi_sweeps=2, vi_steps=3, walkers=8, mcmc_steps=3)
+    target = make_target("gaussian")
+    grid = make_grid(target, tiny.n_grid)
+    for name in methods.vi_methods():
+        run_vi(target, name, 0, tiny, grid=grid)
+    for name in methods.mcmc_methods():
+        run_sampler(target, name, 0, tiny, grid=grid)
+    return time.perf_counter() - t0
 
 
 def _check_seed(seed) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import math
 import multiprocessing
+import queue
 import sys
 import threading
 import time
@@ -126,25 +127,20 @@ def _child_call(fn: Callable[[], Any], seconds: float) -> Any:
         return fn()
 
 
-class Elsewhere:
-    """One worker process that runs calls under the caller's budget, so a long run neither holds the
-    calling process's interpreter lock nor keeps its memory. Cancel and progress cross through shared
-    memory; one call at a time (a caller serialises them). The process starts on first use."""
+class _Worker:
+    """One worker process (started on first use) and the shared memory its calls report through."""
 
-    def __init__(self):
-        # Never fork a threaded server: a fork server forks from a clean process that has imported the engine.
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["vi_core.api"])  # imported once; each worker forks with it
-        self._flag = self._ctx.Value("b", 0, lock=False)
-        self._fraction = self._ctx.Value("d", 0.0, lock=False)
-        self._stage = self._ctx.Array("c", 64, lock=False)
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self.flag = ctx.Value("b", 0, lock=False)
+        self.fraction = ctx.Value("d", 0.0, lock=False)
+        self.stage = ctx.Array("c", 64, lock=False)
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
 
-    def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+    def executor(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
             pool = concurrent.futures.ProcessPoolExecutor(
-                1, mp_context=self._ctx, initializer=_child_init, initargs=(self._flag, self._fraction, self._stage)
+                1, mp_context=self._ctx, initializer=_child_init, initargs=(self.flag, self.fraction, self.stage)
             )
             # A new process re-runs the parent's __main__ from its path, and inside Streamlit __main__ is the
             # app script. Start the worker (submit starts it) while __main__ is a blank module.
@@ -160,31 +156,58 @@ class Elsewhere:
             atexit.register(pool.shutdown, wait=True, cancel_futures=True)  # before module teardown, not during
         return self._pool
 
-    def start(self) -> None:
-        """Start the worker now (it imports the engine once, ~1-2 s), not on the first run."""
-        with self._lock:
-            self._executor()
+    def lost(self) -> None:
+        """The process died (out of memory, killed): the next call starts a new one."""
+        self._pool = None
+
+
+class Elsewhere:
+    """Worker processes that run calls under the caller's budget, so a run neither holds the calling
+    process's interpreter lock nor keeps its memory. Each worker runs one call at a time; a call waits
+    for a free worker. Cancel and progress cross through shared memory. Workers start on first use."""
+
+    def __init__(self, workers: int = 1):
+        # Never fork a threaded server: a fork server forks from a clean process that has imported the engine.
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["vi_core.api"])  # imported once; each worker forks with it
+        self._workers = [_Worker(ctx) for _ in range(workers)]
+        self._free: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        for w in self._workers:
+            self._free.put(w)
+        self._start_lock = threading.Lock()  # two callers must not start one worker twice
+
+    def start(self, *calls: Callable[[], Any]) -> None:
+        """Start every worker now (the fork server imports the engine once, ~1-2 s), not on the first run,
+        and run each of calls once in every worker (a warm-up)."""
+        with self._start_lock:
+            pending = [w.executor().submit(c) for w in self._workers for c in calls]
+        for p in pending:
+            p.result()
 
     def call(self, fn: Callable[[], Any]) -> Any:
-        """fn() (picklable, as its result) in the worker, under the current budget: the deadline
+        """fn() (picklable, as its result) in a free worker, under the current budget: the deadline
         left, cancellation and progress are forwarded; exceptions come back as raised."""
         b = _CURRENT.get()
-        with self._lock:
-            self._flag.value, self._fraction.value = 0, 0.0
+        w = self._free.get()
+        try:
+            w.flag.value, w.fraction.value, w.stage.value = 0, 0.0, b""
             seconds = math.inf if b is None else max(0.0, b.deadline - time.perf_counter())
-            try:
-                future = self._executor().submit(_child_call, fn, seconds)
-            except concurrent.futures.BrokenExecutor:
-                self._pool = None
-                future = self._executor().submit(_child_call, fn, seconds)
+            with self._start_lock:
+                try:
+                    future = w.executor().submit(_child_call, fn, seconds)
+                except concurrent.futures.BrokenExecutor:
+                    w.lost()
+                    future = w.executor().submit(_child_call, fn, seconds)
             while True:
                 try:
                     return future.result(timeout=0.1)
                 except concurrent.futures.TimeoutError:
                     if b is not None and b.cancel is not None and b.cancel.is_set():
-                        self._flag.value = 1
-                    if b is not None and b.progress is not None and self._stage.value:
-                        b.progress(self._stage.value.decode("utf-8", "replace"), self._fraction.value)
+                        w.flag.value = 1
+                    if b is not None and b.progress is not None and w.stage.value:
+                        b.progress(w.stage.value.decode("utf-8", "replace"), w.fraction.value)
                 except concurrent.futures.BrokenExecutor as exc:  # the worker died (out of memory, killed)
-                    self._pool = None
+                    w.lost()
                     raise RuntimeError("the worker running this run stopped; try smaller settings.") from exc
+        finally:
+            self._free.put(w)

@@ -10,3 +10,14 @@ def _fresh_caches():
     are pure functions of their keys, so sharing them changes no result, only the time."""
     st.cache_data.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _validated_figures(monkeypatch):
+    """The app hands st.plotly_chart its figure dicts unvalidated (ui.figures.ready); here every chart a
+    page renders goes through go.Figure, as st.plotly_chart would validate a plain dict."""
+    import plotly.graph_objects as go
+
+    from ui.figures import shared
+
+    monkeypatch.setattr(shared._Ready, "to_dict", lambda self: go.Figure(self._spec).to_dict())

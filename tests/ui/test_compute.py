@@ -62,18 +62,15 @@ def counted(monkeypatch):
     st.cache_data.clear()
     compute.clear()  # runs, grids and race figures (the per-process warm-up resource stays)
     calls = {"vi": [], "mcmc": []}
-    run_vi, run_sampler = compute._run_vi, compute._run_sampler
+    real_call = compute.ELSEWHERE.call
 
-    def vi(target, method, *args, **kwargs):
-        calls["vi"].append(method)
-        return run_vi(target, method, *args, **kwargs)
+    def call(fn):  # a run: partial(run_timed, target, method, seed, settings, box), for a worker process
+        if getattr(fn, "func", None) is compute._run_timed:
+            method = fn.args[1]
+            calls["vi" if method in compute.VI_METHODS else "mcmc"].append(method)
+        return real_call(fn)
 
-    def mcmc(target, method, *args, **kwargs):
-        calls["mcmc"].append(method)
-        return run_sampler(target, method, *args, **kwargs)
-
-    monkeypatch.setattr(compute, "_run_vi", vi)
-    monkeypatch.setattr(compute, "_run_sampler", mcmc)
+    monkeypatch.setattr(compute.ELSEWHERE, "call", call)
     yield calls
     st.cache_data.clear()
     compute.clear()
@@ -173,14 +170,18 @@ def test_a_run_over_its_budget_stops_with_a_plain_message(counted, monkeypatch):
     assert compute.time.perf_counter() - t0 < 1.5
 
 
-def test_heavy_runs_go_to_the_worker_process_and_agree_with_light_ones(counted, monkeypatch):
+def test_runs_go_to_worker_processes_and_agree_with_the_engine_here(counted):
+    import os
+
+    from vi_core import api
+
     spec = RunSpec(compute.make_target("banana"), "gauss-mf", "emcee", seed=9, settings=TINY)
-    light = compute.run(spec)
+    out = compute.run(spec)
     assert counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}
-    compute.clear()
-    monkeypatch.setattr(compute, "HEAVY", 0.0)  # every run heavy: both go to the worker process
-    heavy = compute.run(spec)
-    assert counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}, "not run in this process"
-    np.testing.assert_array_equal(heavy.mc.chain, light.mc.chain)
-    np.testing.assert_allclose(heavy.vi.elbo, light.vi.elbo, rtol=1e-12)
-    assert heavy.grid.log_z == light.grid.log_z and heavy.compute_s > 0
+    assert compute.ELSEWHERE.call(os.getpid) != os.getpid()
+    here_vi = api.run_vi(spec.target, "gauss-mf", 9, TINY)
+    here_mc = api.run_sampler(spec.target, "emcee", 9, TINY)
+    np.testing.assert_array_equal(out.mc.chain, here_mc.chain)
+    np.testing.assert_allclose(out.vi.elbo, here_vi.elbo, rtol=1e-12)
+    assert (spec.target, TINY.n_grid, None) in compute._GRIDS.keys(), "the worker's grid is kept here for the figures"
+    assert out.grid.log_z == api.make_grid(spec.target, TINY.n_grid).log_z and out.compute_s > 0

@@ -200,3 +200,12 @@ def test_accuracy_and_target_figures_validate(runs):
     go.Figure(figures.accuracy_figure(vis["gauss-mf"], mc))
     fig = go.Figure(figures.target_figure(grid, "title"))
     assert json.loads(pio.to_json(fig))["data"][0]["type"] == "scatter"
+
+
+def test_ready_figures_reach_streamlit_as_the_builders_dict():
+    """st.plotly_chart turns its argument into a dict with this Plotly function: a ready figure must come
+    out as the builder's own dict (not an empty figure), with no validation on the way."""
+    from plotly.tools import return_figure_from_figure_or_data
+
+    spec = {"data": [{"type": "scatter", "x": [0, 1], "y": [1, 0]}], "layout": {"height": 300}}
+    assert return_figure_from_figure_or_data(figures.ready(spec), validate_figure=True) is spec

@@ -1,5 +1,6 @@
 """vi_core.budget: a run's deadline, cancellation and progress, as the run loop and scoring see them."""
 
+import os
 import threading
 import time
 
@@ -115,6 +116,26 @@ def test_elsewhere_forwards_cancellation_and_the_deadline(elsewhere):
     assert seen and seen[-1][0] == "Random-walk Metropolis" and 0 < seen[-1][1] < 1, "progress crossed over"
     with budget.within(0.3), pytest.raises(budget.OutOfTime, match=r"budget"):
         elsewhere.call(_sleep_then_check)
+
+
+def _span(seconds: float) -> tuple[int, float, float]:
+    t0 = time.time()  # wall clock: comparable across processes
+    time.sleep(seconds)
+    return os.getpid(), t0, time.time()
+
+
+def test_elsewhere_runs_calls_side_by_side_one_per_worker():
+    import concurrent.futures
+    import functools
+
+    pair = budget.Elsewhere(workers=2)
+    pair.start(os.getpid)  # started and warmed: what follows measures only the calls
+    with concurrent.futures.ThreadPoolExecutor(3) as ex:
+        spans = list(ex.map(lambda _: pair.call(functools.partial(_span, 0.4)), range(3)))
+    assert len({pid for pid, _, _ in spans}) == 2, "two worker processes, each reused"
+    (_, _, a1), (_, b0, b1), (_, c0, _) = sorted(spans, key=lambda s: s[1])
+    assert b0 < a1, "the first two calls ran at the same time"
+    assert c0 >= min(a1, b1) - 0.05, "the third waited for a free worker"
 
 
 def _sleep_then_check():
