@@ -165,3 +165,24 @@ def drawn_and_expected(page: Page) -> tuple[int, int]:
     race = page.locator(RACE)
     k = race_frame(page)[0]
     return race.evaluate(DRAWN_JS), page.evaluate(f"([gd, k]) => ({EXPECTED_JS})(gd, k)", [race.element_handle(), k])
+
+
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+def assert_equal_scales(page: Page, name: str) -> None:
+    """Every 2D density plot on the page (the target's contours) draws x and y to one scale, at a desktop's
+    width and then narrowed to a phone's (Plotly relayouts); a screenshot of each. Panels whose y axis says
+    "not to scale" (two kinds of quantity, e.g. Newcomb's mu and ln tau) are exempt."""
+    for size, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(500)  # Plotly lays out to the final width
+        assert_no_exception(page)
+        panels = page.evaluate(SCALES_JS)
+        assert panels, f"{name} ({size}): no density plot found"
+        for p in panels:
+            if "not to scale" in p["ytitle"]:
+                continue
+            assert abs(p["ratio"] - 1) < 0.01, f"{name} ({size}) {p}: x and y drawn to different scales"
+            assert p["width"] > 40 and p["height"] > 40, f"{name} ({size}) {p}: squeezed"
+        screenshot(page, f"{name}-{width}", full_page=False)

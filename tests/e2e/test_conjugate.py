@@ -4,7 +4,7 @@
 
 from playwright.sync_api import expect
 
-from .helpers import assert_no_exception, screenshot, wait_for_app
+from .helpers import assert_equal_scales, assert_no_exception, screenshot, wait_for_app
 
 
 def test_conjugate_page_deep_link(app_server, e2e_page):
@@ -24,3 +24,4 @@ def test_conjugate_page_deep_link(app_server, e2e_page):
     page.set_viewport_size({"width": 1280, "height": 4200})
     page.wait_for_timeout(800)  # Plotly relayouts to the new width
     screenshot(page, "conjugate-whole", full_page=False)
+    assert_equal_scales(page, "conjugate_example")

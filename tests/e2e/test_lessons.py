@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from ui.lessons import LESSONS
 from vi_core.api import MCMC_LABELS, VI_LABELS
 
-from .helpers import assert_no_exception, screenshot, wait_for_app
+from .helpers import assert_equal_scales, assert_no_exception, screenshot, wait_for_app
 
 
 def _check_playground(page: Page, lesson) -> None:
@@ -48,3 +48,4 @@ def test_lessons_deep_link_and_a_click_restores_the_scenario(fresh_app_server, e
         links.first.click()
     _check_playground(popup.value, LESSONS[0])
     screenshot(popup.value, "lessons-first-link", full_page=False)
+    assert_equal_scales(page, "lessons")

@@ -1,14 +1,17 @@
 """The race tells the truth in a real browser: replays and scrubs show exactly the draws up to the frame,
-the keyboard drives the animation, and every 2D density plot on every page keeps equal scales."""
+the keyboard drives the animation, and the Playground's 2D density plots keep equal scales (the other pages'
+are checked in their own tests)."""
+
+import pathlib
 
 from playwright.sync_api import Page, expect
 
 from ui import nav
-from ui.lessons import LESSONS
 
 from .helpers import (
     RACE,
-    SCALES_JS,
+    SIZES,
+    assert_equal_scales,
     assert_no_exception,
     drawn_and_expected,
     race_frame,
@@ -123,24 +126,19 @@ def test_keyboard_plays_pauses_and_scrubs(app_server, e2e_new_page):
     assert_no_exception(page)
 
 
-# pages whose charts are not densities over (z1, z2) (Scaling: time and accuracy against N, log-log)
-NO_DENSITY_PLOT = ("/Scaling",)
+# The Playground's states with a 2D density plot; Theory, the worked example and Lessons check their own plots
+# in their deep-link tests (one page load each).
 PAGES = {
     "playground-before-run": "/",
     # a link with a value out of bounds, and Markdown and KaTeX in it: a notice quotes it as plain text, and the
     # run uses the default (0.8)
     "playground-after-run": "/?target=gaussian&p_rho=7[x](https://evil.example)$x^2$&run=1",
     "playground-mixture": "/?target=mixture&vi=gauss-mf&mcmc=emcee-de&run=1",
-    # every other page with a 2D density plot, by its deep link, from the one list of pages
-    **{p.url.strip("/").lower(): p.url for p in nav.PAGES if p.url not in ("/", *NO_DENSITY_PLOT)},
 }
 
 
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-
-
 def test_every_density_plot_keeps_equal_scales(app_server, e2e_new_page):
-    """Each page is loaded once at desktop width, then the window is narrowed to a phone's (Plotly relayouts)."""
+    """Each state is loaded once at desktop width, then the window is narrowed to a phone's (Plotly relayouts)."""
     page = e2e_new_page(*SIZES["desktop"])
     for name, path in PAGES.items():
         page.set_viewport_size(dict(zip(("width", "height"), SIZES["desktop"], strict=True)))
@@ -157,17 +155,17 @@ def test_every_density_plot_keeps_equal_scales(app_server, e2e_new_page):
             # shown as typed, not rendered (a zero-width space after ':' keeps the address from becoming a link)
             assert "[x](https://evil.example)$x^2$" in alert.inner_text().replace("\u200b", "")
             assert alert.locator("a, img, .katex").count() == 0
-        if path == "/Lessons":
-            expect(page.get_by_role("link", name="Open in the Playground")).to_have_count(len(LESSONS))
-        for size, (width, height) in SIZES.items():
-            page.set_viewport_size({"width": width, "height": height})
-            page.wait_for_timeout(500)  # Plotly lays out to the final width
-            assert_no_exception(page)
-            panels = page.evaluate(SCALES_JS)
-            assert panels, f"{name} ({size}): no density plot found"
-            for p in panels:
-                if "not to scale" in p["ytitle"]:  # two kinds of quantity (Newcomb's μ, ln τ): said on the axis
-                    continue
-                assert abs(p["ratio"] - 1) < 0.01, f"{name} ({size}) {p}: x and y drawn to different scales"
-                assert p["width"] > 40 and p["height"] > 40, f"{name} ({size}) {p}: squeezed"
-            screenshot(page, f"{name}-{width}", full_page=False)
+        assert_equal_scales(page, name)
+
+
+# pages whose charts are not densities over (z1, z2) (Scaling: time and accuracy against N, log-log)
+NO_DENSITY_PLOT = ("/", "/Scaling")  # the Playground: PAGES above
+
+
+def test_every_other_page_with_a_density_plot_checks_its_scales():
+    """Each page of the one list (ui.nav.PAGES) with a 2D density plot has an e2e test that opens it and
+    calls assert_equal_scales: a new page cannot slip past the check."""
+    sources = [f.read_text(encoding="utf-8") for f in pathlib.Path(__file__).parent.glob("test_*.py")]
+    for p in nav.PAGES:
+        if p.url not in NO_DENSITY_PLOT:
+            assert any(f'{p.url}"' in s and "assert_equal_scales(" in s for s in sources), p.url

@@ -1,5 +1,6 @@
-"""The Scaling page in Chromium: a deep link on a freshly started server runs the live sweep with a progress bar
-and draws its three charts."""
+"""The Scaling page in Chromium: a deep link runs the live sweep with a progress bar and draws its three charts.
+
+(A deep link as a fresh server's very first request is tests/e2e/test_lessons.py; pages share one list.)"""
 
 import time
 
@@ -8,8 +9,8 @@ from playwright.sync_api import expect
 from .helpers import assert_no_exception, screenshot, wait_for_app
 
 
-def test_scaling_deep_link_on_a_fresh_server(fresh_app_server, e2e_new_page):
-    url = fresh_app_server("scaling")
+def test_scaling_deep_link_runs_the_live_sweep(app_server, e2e_new_page):
+    url = app_server
     page = e2e_new_page(width=1280, height=2400)
     t0 = time.perf_counter()
     page.goto(f"{url}/Scaling?data=synthetic&centred=1&n=1000&run=1")  # ~3 s live: the bar is seen

@@ -4,7 +4,7 @@
 
 from playwright.sync_api import expect
 
-from .helpers import assert_no_exception, screenshot, wait_for_app
+from .helpers import assert_equal_scales, assert_no_exception, screenshot, wait_for_app
 
 
 def test_theory_deep_link(app_server, e2e_new_page):
@@ -26,3 +26,4 @@ def test_theory_deep_link(app_server, e2e_new_page):
         expect(charts.nth(i).locator("g.scatterlayer")).to_have_count(1)
     expect(e2e_page.get_by_test_id("stDataFrame")).to_have_count(2)
     screenshot(e2e_page, "theory-deep-link")
+    assert_equal_scales(e2e_page, "theory")

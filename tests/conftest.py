@@ -1,0 +1,26 @@
+"""Suite-wide order: the long tests first, so the two xdist workers finish together.
+
+The end-to-end tests (a real server and Chromium, 3-20 s each, partly waiting on the browser) go first,
+then the AppTest page tests, then the many short engine and UI tests, which fill in around them. In file
+order the e2e tests came in the middle and their tail ran alone at the end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+FIRST = (TESTS / "e2e", TESTS / "app")  # slowest kinds first
+
+
+def _rank(item: pytest.Item) -> int:
+    for i, folder in enumerate(FIRST):
+        if folder in item.path.parents:
+            return i
+    return len(FIRST)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: file order within each kind
