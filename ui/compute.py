@@ -324,7 +324,9 @@ def race_figure(spec: RunSpec, clock: str) -> go.Figure:
     if spec_dict is None:
         out = run(spec)
         spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock)
+        fig = figures.ready(spec_dict)  # its arrays now base64, as sent: cached and sized so
         _FIGURES.put(key, spec_dict, pin=spec == _default_spec(), size=jobs.nbytes(spec_dict))
+        return fig
     return figures.ready(spec_dict)
 
 

@@ -92,7 +92,19 @@ _BY_TYPE = {
 }
 
 
-_REMOTE_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_REMOTE_FRAME = re.compile(r'  File "([^"]+)", line (\d+), in ')
+
+
+def _remote_last_frame(text: str) -> tuple[str, int] | None:
+    """The last frame of the last traceback in a worker's traceback text; lines after the frames (the
+    exception's own message, which may hold anything a user typed) are not read."""
+    last = None
+    for line in text.rsplit("Traceback (most recent call last):\n", 1)[-1].splitlines():
+        if m := _REMOTE_FRAME.match(line):
+            last = (m.group(1), int(m.group(2)))
+        elif not line.startswith("    "):  # neither a frame nor its code: the exception's text begins
+            break
+    return last
 
 
 def _last_frame(exc: BaseException) -> tuple[str, int] | None:
@@ -100,8 +112,7 @@ def _last_frame(exc: BaseException) -> tuple[str, int] | None:
     re-raises it here and chains the worker's traceback as text), the worker's last frame."""
     remote = exc.__cause__
     if remote is not None and type(remote).__name__ == "_RemoteTraceback":
-        frames = _REMOTE_FRAME.findall(str(remote))
-        return (frames[-1][0], int(frames[-1][1])) if frames else None
+        return _remote_last_frame(str(remote))
     tb = exc.__traceback__
     if tb is None:
         return None

@@ -189,6 +189,7 @@ class Elsewhere:
         left, cancellation and progress are forwarded; exceptions come back as raised."""
         b = _CURRENT.get()
         w = self._free.get()
+        future = None
         try:
             w.flag.value, w.fraction.value, w.stage.value = 0, 0.0, b""
             seconds = math.inf if b is None else max(0.0, b.deadline - time.perf_counter())
@@ -210,4 +211,7 @@ class Elsewhere:
                     w.lost()
                     raise RuntimeError("the worker running this run stopped; try smaller settings.") from exc
         finally:
+            if future is not None and not future.done():  # left early (an exception here): stop the run first,
+                w.flag.value = 1  # or the next call would reset its flag and queue behind it
+                concurrent.futures.wait([future])
             self._free.put(w)

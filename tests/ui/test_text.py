@@ -151,3 +151,19 @@ def test_a_refusal_from_a_worker_process_is_still_ours_and_a_library_error_is_no
     assert _shown(user_message(refusal)) == f"This run cannot be done: {refusal}"
     library = _raised(lambda: worker.call(functools.partial(int, "x")))
     assert _shown(user_message(library)).startswith("This run failed on these settings")
+
+
+def test_a_worker_traceback_is_read_up_to_its_message_only():
+    from ui.text import _remote_last_frame
+
+    ours = "/app/vi_core/grid.py"
+    text = (
+        '\n"""\nTraceback (most recent call last):\n'
+        '  File "/usr/lib/python3.11/concurrent/futures/process.py", line 256, in _process_worker\n'
+        "    r = call_item.fn(*call_item.args, **call_item.kwargs)\n"
+        '  File "/usr/lib/python3/numpy/core.py", line 12, in f\n'
+        "    raise ValueError(msg)\n"
+        "    ^^^^^^^^^^^^^^^^^^^^^\n"
+        f'ValueError: a typed expression\n  File "{ours}", line 296, in _check_values\n    raise it\n"""'
+    )
+    assert _remote_last_frame(text) == ("/usr/lib/python3/numpy/core.py", 12), "the message's text is not a frame"

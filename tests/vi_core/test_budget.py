@@ -138,6 +138,25 @@ def test_elsewhere_runs_calls_side_by_side_one_per_worker():
     assert c0 >= min(a1, b1) - 0.05, "the third waited for a free worker"
 
 
+class _Left(Exception):
+    pass
+
+
+def test_a_caller_leaving_early_stops_its_run_before_the_worker_is_reused(elsewhere):
+    import functools
+
+    slow = functools.partial(run_sampler, make_target("banana"), "rwm", 0, Settings(mcmc_steps=50_000, walkers=256))
+
+    def leave(stage, fraction):
+        raise _Left
+
+    t0 = time.perf_counter()
+    with budget.within(120.0, progress=leave), pytest.raises(_Left):
+        elsewhere.call(slow)
+    assert elsewhere.call(os.getpid) != os.getpid()
+    assert time.perf_counter() - t0 < 20, "the run was stopped, not waited out (it takes minutes)"
+
+
 def _sleep_then_check():
     time.sleep(0.5)
     budget.checkpoint()

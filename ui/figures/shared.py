@@ -8,11 +8,14 @@ are different kinds of quantity.
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64  # what go.Figure.to_dict applies to its arrays
 
 from ui.contours import contour_segments
 
@@ -70,14 +73,24 @@ FONT = dict(size=13)
 
 
 class _Ready(go.Figure):
-    """A Figure that is only a carrier: its to_dict() is the builder's dict itself."""
+    """A Figure that is only a carrier: its to_dict() is the builder's dict, with the default template."""
 
     def __init__(self, spec: dict):
         super().__init__()
         self._spec = spec
 
     def to_dict(self) -> dict:
-        return self._spec
+        layout = self._spec.get("layout") or {}
+        template = _template(pio.templates.default)
+        if "template" in layout or template is None:
+            return self._spec
+        return {**self._spec, "layout": {**layout, "template": template}}  # shallow: the dict may be shared
+
+
+@functools.cache
+def _template(name: str | None) -> dict | None:
+    """The default template as go.Figure would attach it (Streamlit makes its own the default on import)."""
+    return go.Figure().to_dict()["layout"].get("template") if name else None
 
 
 def ready(spec: dict) -> go.Figure:
@@ -85,8 +98,11 @@ def ready(spec: dict) -> go.Figure:
 
     Handed a dict, st.plotly_chart validates it by building a go.Figure and sends that figure's to_dict():
     for the race's 40 frames 0.12 s of every first view, most of a page's own work when a class opens it
-    at once. Handed a Figure it only calls to_dict(). The builders here are validated by the tests instead:
-    every chart the app tests render goes through go.Figure (tests/app/conftest.py)."""
+    at once. Handed a Figure it only calls to_dict(). So that the page gets what the validated figure would
+    give, the dict's numpy arrays become Plotly's base64 typed arrays here (in place, once: float32 as 4
+    bytes, not 17-digit decimals) and to_dict() adds the default template. The builders are validated by the
+    tests instead: every chart the app tests render goes through go.Figure (tests/app/conftest.py)."""
+    convert_to_base64(spec)
     return _Ready(spec)
 
 
