@@ -79,7 +79,9 @@ def test_a_whole_sampler_run_honours_the_budget_and_its_scores_fit():
     with budget.within(1.5):
         res = run_sampler(make_target("banana"), "emcee", settings=Settings(mcmc_steps=50_000, walkers=64))
     spent = time.perf_counter() - t0
-    assert spent < 1.5, spent
+    # the hard limit is checked between steps and scoring chunks, so the last chunk may end a little past it on
+    # a loaded machine (1.67 s seen in CI); unbudgeted, this run takes minutes
+    assert spent < 3.0, spent
     assert res.n_steps < 50_000 and np.isfinite(res.mmd).all()
 
 
