@@ -76,12 +76,14 @@ def test_progress_is_reported_by_stage_and_ends_in_scoring():
 def test_a_whole_sampler_run_honours_the_budget_and_its_scores_fit():
     """emcee asked for far more steps than fit: the run stops early, still scored, inside the hard limit."""
     t0 = time.perf_counter()
-    with budget.within(1.5):
+    # 4 s: the loop gets 60 % of it and scoring (~0.2 s alone) the rest, room enough when the browser tests load
+    # both cores (with 1.5 s, scoring ran out of time in CI)
+    with budget.within(4.0):
         res = run_sampler(make_target("banana"), "emcee", settings=Settings(mcmc_steps=50_000, walkers=64))
     spent = time.perf_counter() - t0
     # the hard limit is checked between steps and scoring chunks, so the last chunk may end a little past it on
-    # a loaded machine (1.67 s seen in CI); unbudgeted, this run takes minutes
-    assert spent < 3.0, spent
+    # a loaded machine; unbudgeted, this run takes minutes
+    assert spent < 8.0, spent
     assert res.n_steps < 50_000 and np.isfinite(res.mmd).all()
 
 
