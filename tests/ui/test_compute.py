@@ -151,7 +151,7 @@ def test_a_visitor_leaving_cancels_the_run_and_nothing_is_cached(counted):
     while compute.SCHEDULER.load() != (0, 0) and compute.time.perf_counter() - t0 < 5:
         compute.time.sleep(0.02)
     assert compute.SCHEDULER.load() == (0, 0), "the cancelled run let go of its worker"
-    assert compute.time.perf_counter() - t0 < 1.0
+    assert compute.time.perf_counter() - t0 < 2.0  # unstopped, the run goes on for many seconds
     assert not any(k[0] == "mcmc" for k in compute.SCHEDULER.cache.keys()), "nothing cached from it"
 
 
@@ -167,7 +167,7 @@ def test_a_run_over_its_budget_stops_with_a_plain_message(counted, monkeypatch):
         assert out.mc.n_steps < 50_000
     except compute.OutOfTime as exc:
         assert "0.3 s budget" in str(exc)
-    assert compute.time.perf_counter() - t0 < 1.5
+    assert compute.time.perf_counter() - t0 < 3.0  # 10x the budget, allowing for a loaded machine; unbudgeted: minutes
 
 
 def test_runs_go_to_worker_processes_and_agree_with_the_engine_here(counted):
