@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import streamlit as st
 
-from ui import compute
+from ui import compute, figures
 from ui.spec import RunSpec
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -185,3 +185,13 @@ def test_runs_go_to_worker_processes_and_agree_with_the_engine_here(counted):
     np.testing.assert_allclose(out.vi.elbo, here_vi.elbo, rtol=1e-12)
     assert (spec.target, TINY.n_grid, None) in compute._GRIDS.keys(), "the worker's grid is kept here for the figures"
     assert out.grid.log_z == api.make_grid(spec.target, TINY.n_grid).log_z and out.compute_s > 0
+
+
+def test_a_rerun_gets_the_same_race_figure_without_rebuilding_it(counted):
+    spec = RunSpec(compute.make_target("banana"), "gauss-mf", "emcee", seed=11, settings=TINY)
+    first = compute.race_figure(spec, "iteration")
+    assert compute.race_figure(spec, "iteration") is first
+    sent = first.to_dict()
+    assert len(sent["frames"]) == figures.N_FRAMES and "template" in sent["layout"]
+    assert any(isinstance(v, dict) and "bdata" in v for t in sent["data"] for v in t.values()), "base64 arrays"
+    assert counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}
