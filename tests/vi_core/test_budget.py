@@ -135,7 +135,7 @@ def test_elsewhere_runs_calls_side_by_side_one_per_worker():
     pair = budget.Elsewhere(workers=2)
     pair.start(os.getpid)  # started and warmed: what follows measures only the calls
     with concurrent.futures.ThreadPoolExecutor(3) as ex:
-        spans = list(ex.map(lambda _: pair.call(functools.partial(_span, 0.4)), range(3)))
+        spans = list(ex.map(lambda _: pair.call(functools.partial(_span, 0.8)), range(3)))
     assert len({pid for pid, _, _ in spans}) == 2, "two worker processes, each reused"
     (_, _, a1), (_, b0, b1), (_, c0, _) = sorted(spans, key=lambda s: s[1])
     assert b0 < a1, "the first two calls ran at the same time"
