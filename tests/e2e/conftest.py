@@ -83,11 +83,14 @@ def e2e_context(e2e_browser: Browser) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def e2e_new_page(e2e_context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
-    """Factory: `page = e2e_new_page(width=390, height=844)` opens a page (closed after the test)."""
+    """Factory: `page = e2e_new_page(width=390, height=844)` opens a page (closed after the test). Any dialog a
+    page opens (alert, confirm: an injected script would) is dismissed and fails the test."""
     before = set(e2e_context.pages)
+    dialogs: list[str] = []
 
     def new_page(width: int = 1280, height: int = 720) -> Page:
         page = e2e_context.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.set_viewport_size({"width": width, "height": height})
         return page
 
@@ -100,6 +103,7 @@ def e2e_new_page(e2e_context: BrowserContext, request: pytest.FixtureRequest) ->
             except Exception:  # best effort; never mask the real failure
                 pass
         page.close()
+    assert dialogs == [], f"a page opened a dialog: {dialogs}"
 
 
 @pytest.fixture

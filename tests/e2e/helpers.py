@@ -186,3 +186,37 @@ def assert_equal_scales(page: Page, name: str) -> None:
             assert abs(p["ratio"] - 1) < 0.01, f"{name} ({size}) {p}: x and y drawn to different scales"
             assert p["width"] > 40 and p["height"] > 40, f"{name} ({size}) {p}: squeezed"
         screenshot(page, f"{name}-{width}", full_page=False)
+
+
+# ----------------------------------------------------------------------------- injected text stays text
+
+ZWSP = "\u200b"
+LINK = "[x](https://evil.example)"
+IMAGE = "![i](https://evil.example/i.png)"
+KATEX = r"$\rule{9999px}{9999px}$"
+HTML = "<img src=x onerror=alert(1)>"
+SCRIPT = "<script>alert(1)</script>"
+BOLD = "**b**"
+# For pages that read nothing from the URL: their deep-link tests open them with this query, which must come to nothing.
+JUNK_QUERY = {"x": LINK, "target": IMAGE, "box": KATEX, "expr": HTML, "seed": SCRIPT}
+# what a notice may not hold: links, images, formulas, emphasis, scripts
+INJECTED = "a, img, .katex, strong, em, script, iframe, svg image"
+
+
+def assert_nothing_injected(page: Page, expected: tuple[str, ...] = ()) -> None:
+    """No link or image to the payloads' hosts anywhere on the page; the "Ignored" notices quote each expected
+    payload as typed and hold no markup; no formula stretched the page. (Dialogs: the e2e_new_page fixture.)"""
+    url = page.url
+    assert_no_exception(page)
+    assert page.locator('a[href*="evil"], img[src*="evil"], img[src="x"], iframe').count() == 0, url
+    notices = page.get_by_test_id("stAlert").filter(has_text="Ignored")
+    if expected:
+        assert notices.count() >= 1, url
+    shown = " ".join(t.replace(ZWSP, "") for t in notices.all_inner_texts())
+    for payload in expected:
+        assert payload in shown, (url, payload, shown[:600])
+    for k in range(notices.count()):
+        assert notices.nth(k).locator(INJECTED).count() == 0, (url, notices.nth(k).inner_html()[:600])
+    # a formula of 9999 px would stretch the page far beyond the window
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width < 3000, (url, width)

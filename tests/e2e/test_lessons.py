@@ -3,14 +3,21 @@
 That every other lesson's link restores its own scenario is checked through AppTest (tests/app/test_lessons.py)."""
 
 import re
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from playwright.sync_api import Page, expect
 
 from ui.lessons import LESSONS
 from vi_core.api import MCMC_LABELS, VI_LABELS
 
-from .helpers import assert_equal_scales, assert_no_exception, screenshot, wait_for_app
+from .helpers import (
+    JUNK_QUERY,
+    assert_equal_scales,
+    assert_no_exception,
+    assert_nothing_injected,
+    screenshot,
+    wait_for_app,
+)
 
 
 def _check_playground(page: Page, lesson) -> None:
@@ -30,9 +37,9 @@ def _check_playground(page: Page, lesson) -> None:
 def test_lessons_deep_link_and_a_click_restores_the_scenario(fresh_app_server, e2e_page):
     url = fresh_app_server("lessons")
     page = e2e_page
-    page.goto(f"{url}/Lessons")
+    page.goto(f"{url}/Lessons?{urlencode(JUNK_QUERY)}")  # the page reads nothing from the URL
     wait_for_app(page)
-    assert_no_exception(page)
+    assert_nothing_injected(page)
     links = page.get_by_role("link", name="Open in the Playground")
     expect(links).to_have_count(len(LESSONS))
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(len(LESSONS))

@@ -1,40 +1,49 @@
-"""The Playground in real Chromium against `streamlit run`: run, play, export, share.
-
-(Phone width and a link with a bad value: tests/e2e/test_race_truth.py, which draws every page at 390 px.)"""
+"""The Playground in real Chromium against `streamlit run`: equal scales at desktop and phone width, choose, run,
+play, export, and share the run by its link (two page loads in all)."""
 
 import re
 
 from playwright.sync_api import Page, expect
 
-from .helpers import assert_no_exception, screenshot, wait_for_app
+from .helpers import SIZES, assert_equal_scales, assert_no_exception, screenshot, wait_for_app
 
 
 def _sidebar(page: Page):
     return page.get_by_test_id("stSidebar")
 
 
-def _run(page: Page) -> None:
-    _sidebar(page).get_by_role("button", name="Run").click()
-    wait_for_app(page)
-    expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
-
-
 def _vi_title(page: Page) -> str:
     return page.get_by_test_id("stPlotlyChart").first.locator("g.textpoint text").first.text_content()
 
 
-def test_run_then_play_moves_the_animation(app_server, e2e_page):
-    page = e2e_page
-    page.goto(app_server)
+def test_choose_run_play_export_and_share(app_server, e2e_new_page):
+    width, height = SIZES["desktop"]
+    page = e2e_new_page(width, height)
+    # short runs (the default's frames and chunking, fewer points to draw): the choices below keep these settings
+    page.goto(f"{app_server}/?vi_steps=200&walkers=16&steps=200")
     wait_for_app(page)
+    expect(page.get_by_text("Variational inference and MCMC")).to_be_visible()
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)  # the target, before any Run
     screenshot(page, "playground-before-run", full_page=False)
-    _run(page)
+    assert_equal_scales(page, "playground-before-run")  # ends at a phone's width
+    page.set_viewport_size({"width": width, "height": height})
+
+    # choose a target and both methods, then run
+    _sidebar(page).get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name=re.compile("^banana")).click()
+    wait_for_app(page)
+    _sidebar(page).get_by_text("Gaussian VI, full-rank").click()
+    _sidebar(page).get_by_text("Random-walk Metropolis").click()
+    _sidebar(page).get_by_role("button", name="Run").click()
+    wait_for_app(page)
+    expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(4)  # race, accuracy, two marginals
     before = _vi_title(page)
     assert "step 0/" in before
     screenshot(page, "playground-after-run", full_page=False)
-    page.locator("g.updatemenu-button").first.click()  # ▶ Play
+
+    # ▶ Play moves the animation
+    page.locator("g.updatemenu-button").first.click()
     page.wait_for_function(
         "() => !document.querySelector(\"[data-testid='stPlotlyChart'] g.textpoint text\")"
         ".textContent.includes('step 0/')",
@@ -46,6 +55,7 @@ def test_run_then_play_moves_the_animation(app_server, e2e_page):
     lines = page.get_by_test_id("stPlotlyChart").first.locator(".scatterlayer .trace path.js-line")
     assert lines.count() >= 2
     screenshot(page, "playground-playing", full_page=False)
+
     # the exports are built on click (callables): the file still arrives, with its header
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").first.locator("button").click()
@@ -54,21 +64,10 @@ def test_run_then_play_moves_the_animation(app_server, e2e_page):
         assert f.readline().strip() == "step,walker,z1,z2,after_burn_in"
     assert_no_exception(page)
 
-
-def test_shared_link_restores_the_settings(app_server, e2e_page, e2e_new_page):
-    page = e2e_page
-    page.goto(app_server)
-    wait_for_app(page)
-    _sidebar(page).get_by_test_id("stSelectbox").click()
-    page.get_by_role("option", name=re.compile("^banana")).click()
-    wait_for_app(page)
-    _sidebar(page).get_by_text("Gaussian VI, full-rank").click()
-    _sidebar(page).get_by_text("Random-walk Metropolis").click()
-    _run(page)
+    # the address is the run: opened in another tab, it restores every choice and runs
     link = page.url
-    assert "target=banana" in link and "vi=gauss-fr" in link and "mcmc=rwm" in link
-
-    other = e2e_new_page()
+    assert "target=banana" in link and "vi=gauss-fr" in link and "mcmc=rwm" in link and "steps=200" in link
+    other = e2e_new_page(width, height)
     other.goto(link)
     wait_for_app(other)
     expect(other.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
@@ -79,3 +78,4 @@ def test_shared_link_restores_the_settings(app_server, e2e_page, e2e_new_page):
     expect(other.get_by_text("Gaussian VI, full-rank — q")).to_be_visible()
     assert_no_exception(other)
     screenshot(other, "playground-shared-link", full_page=False)
+    assert_equal_scales(other, "playground-after-run")  # the race and the marginals, desktop then phone

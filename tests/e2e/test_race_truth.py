@@ -1,6 +1,6 @@
-"""The race tells the truth in a real browser: replays and scrubs show exactly the draws up to the frame,
-the keyboard drives the animation, and the Playground's 2D density plots keep equal scales (the other pages'
-are checked in their own tests)."""
+"""The race tells the truth in a real browser: replays, scrubs and the keyboard show exactly the draws up to the
+frame, on both clocks (one page load each). Every page's 2D density plots keep equal scales: each page's own test
+calls assert_equal_scales, and a static check below makes sure none is missed."""
 
 import pathlib
 
@@ -10,8 +10,6 @@ from ui import nav
 
 from .helpers import (
     RACE,
-    SIZES,
-    assert_equal_scales,
     assert_no_exception,
     drawn_and_expected,
     race_frame,
@@ -56,45 +54,18 @@ def _assert_frame_shows_its_draws(page: Page) -> None:
 SHORT = "&vi_steps=200&walkers=16&steps=200&run=1"
 
 
-def test_replay_and_scrub_show_exactly_the_draws_up_to_the_frame(app_server, e2e_new_page):
+def test_scrubs_and_keys_on_the_iteration_clock_show_exactly_the_draws_up_to_the_frame(app_server, e2e_new_page):
     page = e2e_new_page(width=1280, height=800)
-    buttons = page.locator("g.updatemenu-button")
-    # the iteration clock: scrub to the end and back to the start
     _open_race(page, f"{app_server}/?target=gaussian&clock=iteration{SHORT}")
     _assert_frame_shows_its_draws(page)
+    # the slider: scrub to the end and back to the start
     _slide(page, 1.0)
     _wait_frame(page, "k === n - 1")
     _assert_frame_shows_its_draws(page)
     _slide(page, 0.0)
     _wait_frame(page, "k === 0")
     _assert_frame_shows_its_draws(page)
-    # the wall-clock time axis (its frames bunch draws differently): play to the end, then every move
-    _open_race(page, f"{app_server}/?target=gaussian&clock=time{SHORT}")
-    _assert_frame_shows_its_draws(page)
-    buttons.first.click()
-    _wait_frame(page, "k === n - 1 && !playing")
-    _assert_frame_shows_its_draws(page)
-    # scrub back to the first frame on the slider: the later draws must go
-    _slide(page, 0.0)
-    _wait_frame(page, "k === 0")
-    _assert_frame_shows_its_draws(page)
-    assert drawn_and_expected(page)[0] < 16 * 200 // 10  # the first frame holds a few of the 3,200 draws
-    # play again and pause part-way
-    buttons.first.click()
-    _wait_frame(page, "k >= 12")
-    buttons.nth(1).click()  # ❚❚ Pause
-    _wait_frame(page, "!playing")
-    _assert_frame_shows_its_draws(page)
-    # and a scrub to the middle of the slider
-    _slide(page, 0.5)
-    _wait_frame(page, "Math.abs(k - n / 2) <= 2")
-    _assert_frame_shows_its_draws(page)
-    screenshot(page, "race-scrubbed", full_page=False)
-
-
-def test_keyboard_plays_pauses_and_scrubs(app_server, e2e_new_page):
-    page = e2e_new_page(width=1280, height=900)
-    _open_race(page, f"{app_server}/?target=gaussian{SHORT}")
+    # the keyboard, on the focused chart
     host = page.locator(".st-key-race")
     expect(host).to_have_attribute("tabindex", "0", timeout=5_000)
     host.focus()
@@ -126,46 +97,41 @@ def test_keyboard_plays_pauses_and_scrubs(app_server, e2e_new_page):
     assert_no_exception(page)
 
 
-# The Playground's states with a 2D density plot; Theory, the worked example and Lessons check their own plots
-# in their deep-link tests (one page load each).
-PAGES = {
-    "playground-before-run": "/",
-    # a link with a value out of bounds, and Markdown and KaTeX in it: a notice quotes it as plain text, and the
-    # run uses the default (0.8)
-    "playground-after-run": "/?target=gaussian&p_rho=7[x](https://evil.example)$x^2$&run=1",
-    "playground-mixture": "/?target=mixture&vi=gauss-mf&mcmc=emcee-de&run=1",
-}
-
-
-def test_every_density_plot_keeps_equal_scales(app_server, e2e_new_page):
-    """Each state is loaded once at desktop width, then the window is narrowed to a phone's (Plotly relayouts)."""
-    page = e2e_new_page(*SIZES["desktop"])
-    for name, path in PAGES.items():
-        page.set_viewport_size(dict(zip(("width", "height"), SIZES["desktop"], strict=True)))
-        page.goto(app_server + path)
-        wait_for_app(page)
-        if "run=1" in path:
-            expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
-            expect(page.get_by_test_id("stPlotlyChart")).to_have_count(4)  # race, accuracy, two marginals
-        if path == "/":
-            expect(page.get_by_text("Variational inference and MCMC")).to_be_visible()
-        if "p_rho=7" in path:
-            alert = page.get_by_test_id("stAlert").first
-            expect(alert).to_contain_text("Ignored")
-            # shown as typed, not rendered (a zero-width space after ':' keeps the address from becoming a link)
-            assert "[x](https://evil.example)$x^2$" in alert.inner_text().replace("\u200b", "")
-            assert alert.locator("a, img, .katex").count() == 0
-        assert_equal_scales(page, name)
+def test_replay_and_scrub_on_the_time_clock_show_exactly_the_draws_up_to_the_frame(app_server, e2e_new_page):
+    # the wall-clock time axis (its frames bunch draws differently): play to the end, then every move
+    page = e2e_new_page(width=1280, height=800)
+    buttons = page.locator("g.updatemenu-button")
+    _open_race(page, f"{app_server}/?target=gaussian&clock=time{SHORT}")
+    _assert_frame_shows_its_draws(page)
+    buttons.first.click()
+    _wait_frame(page, "k === n - 1 && !playing")
+    _assert_frame_shows_its_draws(page)
+    # scrub back to the first frame on the slider: the later draws must go
+    _slide(page, 0.0)
+    _wait_frame(page, "k === 0")
+    _assert_frame_shows_its_draws(page)
+    assert drawn_and_expected(page)[0] < 16 * 200 // 10  # the first frame holds a few of the 3,200 draws
+    # play again and pause part-way
+    buttons.first.click()
+    _wait_frame(page, "k >= 12")
+    buttons.nth(1).click()  # ❚❚ Pause
+    _wait_frame(page, "!playing")
+    _assert_frame_shows_its_draws(page)
+    # and a scrub to the middle of the slider
+    _slide(page, 0.5)
+    _wait_frame(page, "Math.abs(k - n / 2) <= 2")
+    _assert_frame_shows_its_draws(page)
+    screenshot(page, "race-scrubbed", full_page=False)
 
 
 # pages whose charts are not densities over (z1, z2) (Scaling: time and accuracy against N, log-log)
-NO_DENSITY_PLOT = ("/", "/Scaling")  # the Playground: PAGES above
+NO_DENSITY_PLOT = ("/Scaling",)
 
 
-def test_every_other_page_with_a_density_plot_checks_its_scales():
+def test_every_page_with_a_density_plot_checks_its_scales():
     """Each page of the one list (ui.nav.PAGES) with a 2D density plot has an e2e test that opens it and
     calls assert_equal_scales: a new page cannot slip past the check."""
     sources = [f.read_text(encoding="utf-8") for f in pathlib.Path(__file__).parent.glob("test_*.py")]
     for p in nav.PAGES:
         if p.url not in NO_DENSITY_PLOT:
-            assert any(f'{p.url}"' in s and "assert_equal_scales(" in s for s in sources), p.url
+            assert any(f"{p.url}?" in s and "assert_equal_scales(" in s for s in sources), p.url

@@ -1,19 +1,22 @@
-"""The Theory page opens by deep link: KaTeX rendered, figures drawn, no exception.
+"""The Theory page opens by deep link: KaTeX rendered, figures drawn, no exception, and a link with
+Markdown, KaTeX and HTML in its query shows none of it.
 
 (A deep link as a fresh server's very first request is tests/e2e/test_lessons.py; pages share one list.)"""
 
+from urllib.parse import urlencode
+
 from playwright.sync_api import expect
 
-from .helpers import assert_equal_scales, assert_no_exception, screenshot, wait_for_app
+from .helpers import JUNK_QUERY, assert_equal_scales, assert_nothing_injected, screenshot, wait_for_app
 
 
 def test_theory_deep_link(app_server, e2e_new_page):
     url = app_server
     # Streamlit scrolls inside its own container, so a full-page screenshot is one viewport: make it the page.
     e2e_page = e2e_new_page(width=1280, height=3600)
-    e2e_page.goto(f"{url}/Theory")
+    e2e_page.goto(f"{url}/Theory?{urlencode(JUNK_QUERY)}")  # the page reads nothing from the URL
     wait_for_app(e2e_page)
-    assert_no_exception(e2e_page)
+    assert_nothing_injected(e2e_page)
     expect(e2e_page.get_by_text("Theory: the ELBO, the KL and the CAVI update")).to_be_visible()
     # KaTeX: the derivation blocks and the metric labels render as .katex elements, not raw TeX
     assert e2e_page.locator(".katex-display").count() >= 9, "the nine display equations"
