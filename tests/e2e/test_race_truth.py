@@ -3,14 +3,23 @@ frame, on both clocks (one page load each). Every page's 2D density plots keep e
 calls assert_equal_scales, and a static check below makes sure none is missed."""
 
 import pathlib
+import re
+from urllib.parse import urlencode
 
 from playwright.sync_api import Page, expect
 
 from ui import nav
 
 from .helpers import (
+    BOLD,
+    HTML,
+    IMAGE,
+    KATEX,
+    LINK,
     RACE,
+    SCRIPT,
     assert_no_exception,
+    assert_nothing_injected,
     drawn_and_expected,
     race_frame,
     screenshot,
@@ -50,13 +59,20 @@ def _assert_frame_shows_its_draws(page: Page) -> None:
     assert drawn == expected, f"frame {race_frame(page)[0]}: {drawn} draws on screen, the frame has {expected}"
 
 
+# Every key the Playground reads, each with a payload (the defaults replace them all)
+PAYLOADS = {"target": LINK, "p_rho": IMAGE, "vi": KATEX, "mcmc": HTML, "clock": SCRIPT, "box": BOLD}
 # A short run: the same frames and chunking as the default, fewer points for software rendering to redraw.
 SHORT = "&vi_steps=200&walkers=16&steps=200&run=1"
 
 
 def test_scrubs_and_keys_on_the_iteration_clock_show_exactly_the_draws_up_to_the_frame(app_server, e2e_new_page):
     page = e2e_new_page(width=1280, height=800)
-    _open_race(page, f"{app_server}/?target=gaussian&clock=iteration{SHORT}")
+    # A link whose every Playground key carries Markdown, KaTeX or HTML: each is ignored with a notice that quotes it
+    # as typed, and the defaults run (the correlated Gaussian, CAVI against emcee, the iteration clock). One page
+    # load serves the injection check (tests/e2e/test_injection.py) and the replay checks.
+    _open_race(page, f"{app_server}/?{urlencode(PAYLOADS)}{SHORT}")
+    assert_nothing_injected(page, tuple(PAYLOADS.values()))
+    expect(page).to_have_url(re.compile(r"target=gaussian.*vi=cavi.*mcmc=emcee.*clock=iteration"))  # what ran
     _assert_frame_shows_its_draws(page)
     # the slider: scrub to the end and back to the start
     _slide(page, 1.0)
