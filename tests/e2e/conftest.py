@@ -75,7 +75,7 @@ def e2e_context(e2e_browser: Browser) -> Iterator[BrowserContext]:
     """One browser context per test process: its HTTP and compiled-code caches keep Streamlit's and Plotly's
     scripts between tests (a page load costs Chromium ~1.5 s less CPU). Each page is still its own
     Streamlit session; the app keeps nothing in cookies or storage that one test could leave for another."""
-    context = e2e_browser.new_context(viewport={"width": 1280, "height": 720})
+    context = e2e_browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(TIMEOUT_MS)
     yield context
     context.close()
@@ -88,7 +88,7 @@ def e2e_new_page(e2e_context: BrowserContext, request: pytest.FixtureRequest) ->
     before = set(e2e_context.pages)
     dialogs: list[str] = []
 
-    def new_page(width: int = 1280, height: int = 720) -> Page:
+    def new_page(width: int = 1280, height: int = 800) -> Page:
         page = e2e_context.new_page()
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         page.set_viewport_size({"width": width, "height": height})
@@ -108,5 +108,6 @@ def e2e_new_page(e2e_context: BrowserContext, request: pytest.FixtureRequest) ->
 
 @pytest.fixture
 def e2e_page(e2e_new_page: Callable[..., Page]) -> Page:
-    """A 1280x720 page with a 30 s default timeout, closed after the test."""
+    """A 1280x800 page (helpers.SIZES["desktop"]: the equal-scale check starts there without a relayout) with a
+    30 s default timeout, closed after the test."""
     return e2e_new_page()

@@ -11,7 +11,7 @@ from .helpers import assert_no_exception, screenshot, wait_for_app
 
 def test_scaling_deep_link_runs_the_live_sweep(app_server, e2e_new_page):
     url = app_server
-    page = e2e_new_page(width=1280, height=2400)
+    page = e2e_new_page(width=1280, height=800)  # a taller window costs the compositor seconds
     t0 = time.perf_counter()
     page.goto(f"{url}/Scaling?data=synthetic&centred=1&n=1000&run=1")  # ~3 s live: the bar is seen
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)  # live progress while it runs
