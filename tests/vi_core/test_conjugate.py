@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import stats
 
 from vi_core import conjugate
 from vi_core.runner import Trace, run
@@ -69,15 +69,14 @@ def test_log_tau_moments_by_quadrature(a, b):
 
 
 def test_q_log_density_integrates_to_one_in_mu_and_log_tau():
+    # The trapezoid rule on a smooth density whose tails vanish at the ends converges geometrically: 201 nodes a
+    # side reach ~1e-14 (dblquad over a Python callable gave the same answer in seconds, one point per call).
     m, lam, a, b = 26.2, 0.5, 34.0, 3700.0
     s_mid, s_sd = conjugate.log_tau_moments(a, b)
-    total, _ = integrate.dblquad(
-        lambda s, mu: math.exp(float(conjugate.q_log_density(mu, s, m, lam, a, b))),
-        m - 10 / math.sqrt(lam),
-        m + 10 / math.sqrt(lam),
-        s_mid - 12 * s_sd,
-        s_mid + 12 * s_sd,
-    )
+    mu = np.linspace(m - 10 / math.sqrt(lam), m + 10 / math.sqrt(lam), 201)
+    s = np.linspace(s_mid - 12 * s_sd, s_mid + 12 * s_sd, 201)
+    q = np.exp(conjugate.q_log_density(*np.meshgrid(mu, s, indexing="ij"), m, lam, a, b))
+    total = np.trapezoid(np.trapezoid(q, s, axis=1), mu)
     assert abs(total - 1) < 1e-6, "q is not a density in (μ, ln τ)"
 
 
