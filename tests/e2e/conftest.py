@@ -75,7 +75,11 @@ def e2e_context(e2e_browser: Browser) -> Iterator[BrowserContext]:
     """One browser context per test process: its HTTP and compiled-code caches keep Streamlit's and Plotly's
     scripts between tests (a page load costs Chromium ~1.5 s less CPU). Each page is still its own
     Streamlit session; the app keeps nothing in cookies or storage that one test could leave for another."""
-    context = e2e_browser.new_context(viewport={"width": 1280, "height": 800})
+    # Reduced motion, as a visitor may set it: Streamlit then stops its CSS animations (the skeletons' shimmer, the
+    # running indicator), which software compositing otherwise redraws at 60 frames a second for as long as a run
+    # lasts: ~3-4 s of Chromium CPU per Playground run, a tenth of this suite's CPU. The race's animation is Plotly's
+    # JavaScript, not CSS, and plays the same (the replay tests play it).
+    context = e2e_browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
     context.set_default_timeout(TIMEOUT_MS)
     yield context
     context.close()
