@@ -362,12 +362,12 @@ def nuts(target: Target, settings, start, sd) -> Algorithm:
         p0 = rng.standard_normal(s.z.shape) / np.sqrt(inv_metric)
         z, lp, g = s.z.copy(), s.lp.copy(), s.grad.copy()
         paths, rows = [], []
-        for i in range(len(z)):
-            with np.errstate(all="ignore"):  # a diverging trajectory may overflow: it is caught by its energy
+        with np.errstate(all="ignore"):  # a diverging trajectory may overflow: it is caught by its energy
+            for i in range(len(z)):
                 draw, path, row = one_chain(rng, _Leaf(s.z[i], p0[i], s.grad[i], float(s.lp[i])), eps, inv_metric)
-            z[i], lp[i], g[i] = draw.z, draw.lp, draw.g
-            paths.append(path)
-            rows.append(row)
+                z[i], lp[i], g[i] = draw.z, draw.lp, draw.g
+                paths.append(path)
+                rows.append(row)
         div, acc, n, depth, dh = (np.array(col) for col in zip(*rows, strict=True))
         info = {"divergent": div, "accept_stat": acc, "n_leapfrog": n, "tree_depth": depth, "energy_error": dh}
         return z, lp, g, info, paths
