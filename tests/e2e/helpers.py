@@ -220,3 +220,23 @@ def assert_nothing_injected(page: Page, expected: tuple[str, ...] = ()) -> None:
     # a formula of 9999 px would stretch the page far beyond the window
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width < 3000, (url, width)
+
+
+# ----------------------------------------------------------------------------- the samplers' moves
+
+# how many points the moves traces (Gibbs' staircase, HMC's and NUTS's leapfrog paths) hold in the current frame
+MOVES_JS = (
+    "gd => gd._fullData.filter(t => t.name && t.name.startsWith('moves')).reduce((n, t) => n + (t.x || []).length, 0)"
+)
+
+
+def assert_moves_drawn_at_the_end(page: Page) -> None:
+    """Scrub the race to its last frame with the keyboard: the sampler's last moves are drawn."""
+    page.locator(".st-key-race").focus()
+    page.keyboard.press("End")
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('.st-key-race .js-plotly-plot');"
+        " return gd._fullLayout.sliders[0].active === gd._transitionData._frames.length - 1; }"
+    )
+    page.wait_for_timeout(300)
+    assert page.locator(RACE).evaluate(MOVES_JS) > 10

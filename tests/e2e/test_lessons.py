@@ -13,6 +13,7 @@ from vi_core.api import MCMC_LABELS, VI_LABELS
 from .helpers import (
     JUNK_QUERY,
     assert_equal_scales,
+    assert_moves_drawn_at_the_end,
     assert_no_exception,
     assert_nothing_injected,
     screenshot,
@@ -50,9 +51,11 @@ def test_lessons_deep_link_and_a_click_restores_the_scenario(fresh_app_server, e
         assert href.startswith(f"{url}/?target="), href
         expect(codes.nth(i)).to_have_text(href)  # the shareable address is the link itself
 
-    # a reader's click: the button opens the Playground in a new tab
+    # a reader's click: the button opens the Playground in a new tab (the Gibbs lesson: its staircase is drawn)
+    k = next(i for i, lesson in enumerate(LESSONS) if lesson.spec.mcmc == "gibbs")
     with page.context.expect_page() as popup:
-        links.first.click()
-    _check_playground(popup.value, LESSONS[0])
-    screenshot(popup.value, "lessons-first-link", full_page=False)
+        links.nth(k).click()
+    _check_playground(popup.value, LESSONS[k])
+    assert_moves_drawn_at_the_end(popup.value)
+    screenshot(popup.value, "lessons-gibbs-link", full_page=False)
     assert_equal_scales(page, "lessons")

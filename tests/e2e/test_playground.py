@@ -1,12 +1,22 @@
-"""The Playground in real Chromium against `streamlit run`: equal scales at desktop and phone width, choose, run,
-play, export, and share the run by its link (two page loads in all)."""
+"""The Playground in real Chromium against `streamlit run`: equal scales at desktop and phone width, choose a typed
+target, run, play, export, and share the run by its link (two page loads in all)."""
 
 import re
 
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from .helpers import SIZES, assert_equal_scales, assert_no_exception, screenshot, wait_for_app
+from .helpers import (
+    SIZES,
+    assert_equal_scales,
+    assert_moves_drawn_at_the_end,
+    assert_no_exception,
+    screenshot,
+    wait_for_app,
+)
+
+# A banana typed as ln p(x, y) (the default box holds its mass); the HMC sampler draws its leapfrog paths.
+EXPR = "-x**2/2 - (y - x**2/4)**2"
 
 
 def _sidebar(page: Page):
@@ -44,11 +54,12 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
     assert_equal_scales(page, "playground-before-run")  # ends at a phone's width
     page.set_viewport_size({"width": width, "height": height})
 
-    # choose a target and both methods, then run
-    _choose(page, "Target posterior", re.compile("^banana"))
+    # choose a typed target and both methods, then run
+    _choose(page, "Target posterior", re.compile("^custom"))
     wait_for_app(page)
+    _sidebar(page).get_by_role("textbox", name="ln p(x, y) =").fill(EXPR)
     _sidebar(page).get_by_text("Gaussian VI, full-rank").click()
-    _sidebar(page).get_by_text("Random-walk Metropolis").click()
+    _sidebar(page).get_by_text("HMC (leapfrog paths)").click()
     _sidebar(page).get_by_role("button", name="Run").click()
     wait_for_app(page)
     expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
@@ -81,16 +92,18 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
 
     # the address is the run: opened in another tab, it restores every choice and runs
     link = page.url
-    assert "target=banana" in link and "vi=gauss-fr" in link and "mcmc=rwm" in link and "steps=200" in link
+    assert "target=custom" in link and "vi=gauss-fr" in link and "mcmc=hmc" in link and "steps=200" in link
     other = e2e_new_page(width, height)
     other.goto(link)
     wait_for_app(other)
     expect(other.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
     side = _sidebar(other)
-    expect(side.get_by_role("combobox", name="Target posterior")).to_have_value(re.compile("^banana"))
+    expect(side.get_by_role("combobox", name="Target posterior")).to_have_value(re.compile("^custom"))
+    expect(side.get_by_role("textbox", name="ln p(x, y) =")).to_have_value(EXPR)
     assert side.get_by_role("radio", name="Gaussian VI, full-rank").is_checked()
-    assert side.get_by_role("radio", name="Random-walk Metropolis").is_checked()
+    assert side.get_by_role("radio", name="HMC (leapfrog paths)").is_checked()
     expect(other.get_by_text("Gaussian VI, full-rank — q")).to_be_visible()
     assert_no_exception(other)
+    assert_moves_drawn_at_the_end(other)
     screenshot(other, "playground-shared-link", full_page=False)
     assert_equal_scales(other, "playground-after-run")  # the race and the marginals, desktop then phone

@@ -16,6 +16,7 @@ from .helpers import (
     IMAGE,
     KATEX,
     LINK,
+    MOVES_JS,
     RACE,
     SCRIPT,
     assert_no_exception,
@@ -114,19 +115,22 @@ def test_scrubs_and_keys_on_the_iteration_clock_show_exactly_the_draws_up_to_the
 
 
 def test_replay_and_scrub_on_the_time_clock_show_exactly_the_draws_up_to_the_frame(app_server, e2e_new_page):
-    # the wall-clock time axis (its frames bunch draws differently): play to the end, then every move
+    # the wall-clock time axis (its frames bunch draws differently): play to the end, then every move. On a
+    # real-data posterior (its axis labels) with NUTS, whose leapfrog paths are drawn as moves.
     page = e2e_new_page(width=1280, height=800)
     buttons = page.locator("g.updatemenu-button")
-    _open_race(page, f"{app_server}/?target=gaussian&clock=time{SHORT}")
+    _open_race(page, f"{app_server}/?target=challenger&mcmc=nuts&clock=time{SHORT}")
+    expect(page.locator(f"{RACE} g.g-ytitle").first).to_contain_text("slope β")
     _assert_frame_shows_its_draws(page)
     buttons.first.click()
     _wait_frame(page, "k === n - 1 && !playing")
     _assert_frame_shows_its_draws(page)
+    assert page.locator(RACE).evaluate(MOVES_JS) > 10  # the sampler's last moves
     # scrub back to the first frame on the slider: the later draws must go
     _slide(page, 0.0)
     _wait_frame(page, "k === 0")
     _assert_frame_shows_its_draws(page)
-    assert drawn_and_expected(page)[0] < 16 * 200 // 10  # the first frame holds a few of the 3,200 draws
+    assert drawn_and_expected(page)[0] < 4 * 200 // 4  # the first frame holds a few of the 4 chains' 800 draws
     # play again and pause part-way
     buttons.first.click()
     _wait_frame(page, "k >= 12")

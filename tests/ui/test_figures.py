@@ -170,6 +170,21 @@ def test_two_kinds_of_quantity_opt_out_and_say_so():
     assert ya["title"]["text"] == "ln τ (not to scale with μ)"
 
 
+@pytest.mark.parametrize("name", ["newcomb", "challenger"])
+def test_real_data_panels_name_their_parameters(name):
+    # both density panels carry the target's own axis names (the y title once, on the left), and only a pair of
+    # unlike quantities says it is not to scale
+    t = make_target(name)
+    s = Settings(n_grid=50, cavi_sweeps=3, walkers=8, mcmc_steps=10)
+    grid = make_grid(t, s.n_grid)
+    layout = figures.race_figure(
+        grid, run_vi(t, "cavi", 0, s, grid=grid), run_sampler(t, "emcee", 0, s, grid=grid), "iteration"
+    )["layout"]
+    assert layout["xaxis"]["title"]["text"] == layout["xaxis2"]["title"]["text"] == t.labels[0]
+    y = layout["yaxis"]["title"]["text"]
+    assert y == (t.labels[1] if t.same_units else f"{t.labels[1]} (not to scale with {t.labels[0]})")
+
+
 def test_ellipses_are_one_two_three_sigma():
     loc = np.array([1.0, -1.0])
     chol = np.array([[2.0, 0.0], [0.5, 0.5]])

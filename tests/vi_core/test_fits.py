@@ -5,12 +5,14 @@ import math
 import numpy as np
 import pytest
 
+from vi_core import fits
 from vi_core.cavi import cavi
 from vi_core.families import GaussianQ, GridProductQ
 from vi_core.fits import (
     _elbo_and_grad,
     best_reverse_kl_fit,
     elbo_terms,
+    fit_starts,
     forward_kl,
     forward_kl_fit,
     local_reverse_kl_fit,
@@ -218,7 +220,20 @@ def test_exact_gradient_matches_finite_differences_of_the_quadrature_elbo():
     np.testing.assert_allclose(-grad, fd, atol=1e-6)
 
 
-def test_best_fit_is_deterministic():
-    grid = make_grid(make_target("squiggle"))
-    a, b = best_reverse_kl_fit(grid, False), best_reverse_kl_fit(grid, False)
-    assert a.elbo == b.elbo and a.n_optima == b.n_optima and np.array_equal(a.q.loc, b.q.loc)
+def test_best_fit_is_deterministic_and_its_search_is_remembered_per_grid(monkeypatch):
+    t = make_target("squiggle")
+    fits._CLIMBS.clear()
+    a = best_reverse_kl_fit(make_grid(t), False)
+    climbs = []
+    real = fits._maximise
+    monkeypatch.setattr(fits, "_maximise", lambda *args, **kw: climbs.append(1) or real(*args, **kw))
+    b = best_reverse_kl_fit(make_grid(t), False)  # a new grid of the same target, box and nodes
+    assert len(climbs) == 1, "only the polish: the starts' climbs were remembered"
+    fits._CLIMBS.clear()
+    c = best_reverse_kl_fit(make_grid(t), False)  # searched afresh: the same answer, bit for bit
+    for x in (b, c):
+        assert x.elbo == a.elbo and x.n_optima == a.n_optima
+        assert np.array_equal(x.q.loc, a.q.loc) and np.array_equal(x.q.chol, a.q.chol)
+    climbs.clear()
+    best_reverse_kl_fit(make_grid(t, box=(-3.0, 3.0, -3.0, 3.0)), False)  # another box: its own search
+    assert len(climbs) == len(fit_starts(make_grid(t), False)) + 1

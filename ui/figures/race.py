@@ -551,9 +551,10 @@ def marginal_figure(grid: Grid, vi: ViResult, mc: McmcResult, axis: int) -> dict
             dict(type="scatter", x=f32(xs), y=f32(q), mode="lines", name="q", line=dict(color=VI_COLOUR, width=2.5)),
         ],
         layout=dict(
-            title=dict(text=f"{label}: Var<sub>q</sub> / Var<sub>true</sub> = {ratio:.2f}", font=dict(size=14)),
-            height=370,
-            margin=dict(l=45, r=10, t=40, b=120),
+            # the label on a line of its own: a long one ("slope β per 10 °F") ran off a half-width chart
+            title=dict(text=f"{label}<br>Var<sub>q</sub> / Var<sub>true</sub> = {ratio:.2f}", font=dict(size=14)),
+            height=385,
+            margin=dict(l=45, r=10, t=55, b=120),
             font=FONT,
             bargap=0,
             xaxis=dict(title=dict(text=label), range=[lo, hi]),
