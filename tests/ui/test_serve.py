@@ -1,17 +1,33 @@
-"""ui.serve: the server is healthy and warm (the warm-up sessions finished without an exception) before any
-visitor; SIGTERM reaches the server and ui.serve exits with its code."""
+"""ui.serve, as deployed (``python -m ui.serve``), and ui.session_client against it: the server is healthy and warm
+(the warm-up sessions finished without an exception) before any visitor; two sessions at once each get the race;
+the client reads an error element; SIGTERM reaches the server and ui.serve exits with its code. One server for the
+module (starting one costs ~10 s of CPU on a loaded 2-core machine)."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
 
+import pytest
+
+from benchmarks import load
 from ui.serve import REPO_ROOT, base_url, free_port
+from ui.session_client import open_session, run_sync
 
-WAIT_S = 60.0  # generous for a loaded CI machine; on an idle 2-core machine it is warm in ~4 s
+WAIT_S = 90.0  # generous for a loaded CI machine; on an idle 2-core machine it is warm in ~4 s
+
+
+class Served(NamedTuple):
+    url: str
+    proc: subprocess.Popen
+    log: Path
 
 
 def test_base_url_follows_the_options():
@@ -20,9 +36,11 @@ def test_base_url_follows_the_options():
     assert base_url(["--server.port", "1", "--server.baseUrlPath", "/demo/"]) == "http://127.0.0.1:1/demo"
 
 
-def test_serve_warms_before_the_first_visitor(tmp_path):
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    """``python -m ui.serve`` on a free port, once it has logged its warm-up (or failed to)."""
     port = free_port()
-    log_path = tmp_path / "serve.log"
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     cmd = [sys.executable, "-m", "ui.serve", "--server.port", str(port), "--server.headless", "true",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]  # fmt: skip
     with log_path.open("wb") as log:
@@ -35,12 +53,7 @@ def test_serve_warms_before_the_first_visitor(tmp_path):
                 assert time.monotonic() < deadline, f"not warm after {WAIT_S:.0f} s:\n{text}"
                 time.sleep(0.2)
                 text = log_path.read_text(errors="replace")
-            line = next(ln for ln in text.splitlines() if ln.startswith("ui.serve: warm"))
-            assert "without an exception" in line, text
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as r:
-                assert r.read().decode().strip() == "ok"
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=20) == 0, log_path.read_text()
+            yield Served(f"http://127.0.0.1:{port}", proc, log_path)
         finally:
             if proc.poll() is None:  # SIGTERM first: ui.serve passes it on (its server runs in its own session)
                 proc.terminate()
@@ -49,3 +62,39 @@ def test_serve_warms_before_the_first_visitor(tmp_path):
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def test_serve_warms_before_the_first_visitor(served):
+    text = served.log.read_text(errors="replace")
+    line = next(ln for ln in text.splitlines() if ln.startswith("ui.serve: warm"))
+    assert "without an exception" in line, text
+    with urllib.request.urlopen(f"{served.url}/_stcore/health", timeout=5) as r:
+        assert r.read().decode().strip() == "ok"
+
+
+def test_two_sessions_each_get_the_race_chart(served):
+    async def both():
+        return await asyncio.gather(
+            *(open_session(served.url, load.default_link(seed), chart_key=load.CHART_KEY, timeout_s=90)
+              for seed in (7001, 7002))
+        )  # fmt: skip
+
+    for r in run_sync(both()):
+        assert r.failure is None, r
+        assert r.exceptions == [] and r.errors == [], r
+        assert any(c.endswith("-race") for c in r.charts), r.charts
+        assert 0 < r.connect_s < r.chart_s <= r.finished_s, r
+        assert r.finish_status == "FINISHED_SUCCESSFULLY"
+
+
+def test_the_client_sees_an_error_element(served):
+    # a typed target that cannot be normalised: the page refuses it with st.error (never a traceback)
+    r = run_sync(open_session(served.url, "target=custom&expr=x&box=-4,4,-4,4&run=1", timeout_s=90))
+    assert r.finished_s is not None and r.exceptions == []
+    assert r.errors or r.charts  # whichever the page does, the client read real elements
+
+
+def test_sigterm_reaches_the_server_and_serve_exits_with_its_code(served):
+    # last in the module: the fixture's server stops here (pytest runs a module's tests in order on a worker)
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(timeout=20) == 0, served.log.read_text()
