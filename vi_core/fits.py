@@ -19,6 +19,7 @@ Both KLs are reported for both fits so the page can show each fit winning its ow
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from typing import NamedTuple
 
@@ -265,24 +266,27 @@ def _climb(coarse, starts, bounds, full_rank: bool) -> list[tuple[float, np.ndar
 # ~3/4 of that search. Kept per process for the most recent grids; entries are small (a few 5-vectors).
 _CLIMBS: dict[tuple, tuple[tuple[float, np.ndarray], ...]] = {}
 _CLIMBS_MAX = 64
+_CLIMBS_LOCK = threading.Lock()  # a threaded server's sessions may search at once: evicting must not race
 
 
 def _climbs_from_fit_starts(grid: Grid, full_rank: bool) -> tuple[tuple[float, np.ndarray], ...]:
     key = (grid.target, grid.box, grid.xs.size, grid.ys.size, full_rank)
     try:
-        return _CLIMBS[key]
-    except (KeyError, TypeError):  # TypeError: a target that cannot be hashed is searched every time
-        pass
+        hash(key)
+    except TypeError:  # a target that cannot be hashed is searched every time
+        key = None
+    cached = None if key is None else _CLIMBS.get(key)
+    if cached is not None:
+        return cached
     coarse = _elbo_and_grad(grid.target, full_rank, _SEARCH_N)
     found = tuple(_climb(coarse, fit_starts(grid, full_rank), _bounds(grid.box, full_rank), full_rank))
     for _, theta in found:
         theta.setflags(write=False)  # shared by later calls: nobody may change it
-    try:
-        if len(_CLIMBS) >= _CLIMBS_MAX:
-            _CLIMBS.pop(next(iter(_CLIMBS)))  # the oldest
-        _CLIMBS[key] = found
-    except TypeError:
-        pass
+    if key is not None:
+        with _CLIMBS_LOCK:
+            while len(_CLIMBS) >= _CLIMBS_MAX:
+                _CLIMBS.pop(next(iter(_CLIMBS)))  # the oldest
+            _CLIMBS[key] = found
     return found
 
 
