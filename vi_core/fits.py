@@ -263,7 +263,7 @@ def _climb(coarse, starts, bounds, full_rank: bool) -> list[tuple[float, np.ndar
 
 # The climbs from fit_starts depend only on the grid (its target, box and nodes): a VI run's family optimum is
 # sought again with every run on the same grid (new steps, seed or learning rate), and these seven climbs are
-# ~3/4 of that search. Kept per process for the most recent grids; entries are small (a few 5-vectors).
+# ~3/4 of that search. Kept per process for the most recently used grids; entries are small (a few 5-vectors).
 _CLIMBS: dict[tuple, tuple[tuple[float, np.ndarray], ...]] = {}
 _CLIMBS_MAX = 64
 _CLIMBS_LOCK = threading.Lock()  # a threaded server's sessions may search at once: evicting must not race
@@ -275,9 +275,12 @@ def _climbs_from_fit_starts(grid: Grid, full_rank: bool) -> tuple[tuple[float, n
         hash(key)
     except TypeError:  # a target that cannot be hashed is searched every time
         key = None
-    cached = None if key is None else _CLIMBS.get(key)
-    if cached is not None:
-        return cached
+    if key is not None:
+        with _CLIMBS_LOCK:
+            cached = _CLIMBS.pop(key, None)
+            if cached is not None:
+                _CLIMBS[key] = cached  # the most recently used last: eviction takes the least recently used
+                return cached
     coarse = _elbo_and_grad(grid.target, full_rank, _SEARCH_N)
     found = tuple(_climb(coarse, fit_starts(grid, full_rank), _bounds(grid.box, full_rank), full_rank))
     for _, theta in found:

@@ -51,11 +51,11 @@ def test_lessons_deep_link_and_a_click_restores_the_scenario(fresh_app_server, e
         assert href.startswith(f"{url}/?target="), href
         expect(codes.nth(i)).to_have_text(href)  # the shareable address is the link itself
 
-    # a reader's click: the button opens the Playground in a new tab (the Gibbs lesson: its staircase is drawn)
-    k = next(i for i, lesson in enumerate(LESSONS) if lesson.spec.mcmc == "gibbs")
+    # a reader's click: the button opens the Playground in a new tab (the HMC lesson: its leapfrog paths are drawn)
+    k = next(i for i, lesson in enumerate(LESSONS) if lesson.spec.mcmc == "hmc")
     with page.context.expect_page() as popup:
         links.nth(k).click()
     _check_playground(popup.value, LESSONS[k])
     assert_moves_drawn_at_the_end(popup.value)
-    screenshot(popup.value, "lessons-gibbs-link", full_page=False)
+    screenshot(popup.value, "lessons-hmc-link", full_page=False)
     assert_equal_scales(page, "lessons")

@@ -15,7 +15,7 @@ from .helpers import (
     wait_for_app,
 )
 
-# A banana typed as ln p(x, y) (the default box holds its mass); the HMC sampler draws its leapfrog paths.
+# A banana typed as ln p(x, y) (the default box holds its mass); NUTS draws its leapfrog paths.
 EXPR = "-x**2/2 - (y - x**2/4)**2"
 
 
@@ -59,7 +59,7 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
     wait_for_app(page)
     _sidebar(page).get_by_role("textbox", name="ln p(x, y) =").fill(EXPR)
     _sidebar(page).get_by_text("Gaussian VI, full-rank").click()
-    _sidebar(page).get_by_text("HMC (leapfrog paths)").click()
+    _sidebar(page).get_by_text("NUTS (no-U-turn)").click()
     _sidebar(page).get_by_role("button", name="Run").click()
     wait_for_app(page)
     expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
@@ -92,7 +92,7 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
 
     # the address is the run: opened in another tab, it restores every choice and runs
     link = page.url
-    assert "target=custom" in link and "vi=gauss-fr" in link and "mcmc=hmc" in link and "steps=200" in link
+    assert "target=custom" in link and "vi=gauss-fr" in link and "mcmc=nuts" in link and "steps=200" in link
     other = e2e_new_page(width, height)
     other.goto(link)
     wait_for_app(other)
@@ -101,7 +101,7 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
     expect(side.get_by_role("combobox", name="Target posterior")).to_have_value(re.compile("^custom"))
     expect(side.get_by_role("textbox", name="ln p(x, y) =")).to_have_value(EXPR)
     assert side.get_by_role("radio", name="Gaussian VI, full-rank").is_checked()
-    assert side.get_by_role("radio", name="HMC (leapfrog paths)").is_checked()
+    assert side.get_by_role("radio", name="NUTS (no-U-turn)").is_checked()
     expect(other.get_by_text("Gaussian VI, full-rank — q")).to_be_visible()
     assert_no_exception(other)
     assert_moves_drawn_at_the_end(other)

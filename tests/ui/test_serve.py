@@ -1,7 +1,7 @@
 """ui.serve, as deployed (``python -m ui.serve``), and ui.session_client against it: the server is healthy and warm
 (the warm-up sessions finished without an exception) before any visitor; two sessions at once each get the race;
-the client reads an error element; SIGTERM reaches the server and ui.serve exits with its code. One server for the
-module (starting one costs ~10 s of CPU on a loaded 2-core machine)."""
+the client reads an error element; SIGTERM reaches the server and ui.serve exits with its code (checked as the
+module's server stops). One server for the module (starting one costs ~10 s of CPU on a loaded 2-core machine)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def test_base_url_follows_the_options():
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
-    """``python -m ui.serve`` on a free port, once it has logged its warm-up (or failed to)."""
+    """``python -m ui.serve`` on a free port, once it has logged its warm-up (or failed to). Afterwards, whatever
+    order the tests ran in: SIGTERM reaches the server and ui.serve exits with its code, 0."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     cmd = [sys.executable, "-m", "ui.serve", "--server.port", str(port), "--server.headless", "true",
@@ -54,6 +55,8 @@ def served(tmp_path_factory) -> Iterator[Served]:
                 time.sleep(0.2)
                 text = log_path.read_text(errors="replace")
             yield Served(f"http://127.0.0.1:{port}", proc, log_path)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0, log_path.read_text()
         finally:
             if proc.poll() is None:  # SIGTERM first: ui.serve passes it on (its server runs in its own session)
                 proc.terminate()
@@ -92,9 +95,3 @@ def test_the_client_sees_an_error_element(served):
     r = run_sync(open_session(served.url, "target=custom&expr=x&box=-4,4,-4,4&run=1", timeout_s=90))
     assert r.finished_s is not None and r.exceptions == []
     assert r.errors or r.charts  # whichever the page does, the client read real elements
-
-
-def test_sigterm_reaches_the_server_and_serve_exits_with_its_code(served):
-    # last in the module: the fixture's server stops here (pytest runs a module's tests in order on a worker)
-    served.proc.send_signal(signal.SIGTERM)
-    assert served.proc.wait(timeout=20) == 0, served.log.read_text()
