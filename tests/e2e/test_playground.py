@@ -15,8 +15,8 @@ from .helpers import (
     wait_for_app,
 )
 
-# A banana typed as ln p(x, y) (the default box holds its mass); NUTS draws its leapfrog paths.
-EXPR = "-x**2/2 - (y - x**2/4)**2"
+# A banana typed as ln p(x, y), a function call in it (the default box holds its mass); NUTS draws its leapfrog paths.
+EXPR = "-x**2/2 - (y - x**2/4)**2 + log(1 + x**2)/4"
 
 
 def _sidebar(page: Page):
