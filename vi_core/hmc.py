@@ -148,6 +148,15 @@ def leapfrog(grad_fn, z, p, g, eps, inv_metric, n_steps: int):
     return z, p, g, path
 
 
+def _leapfrog_once(grad_fn, z, p, g, eps, inv_metric):
+    """One step: ``leapfrog(..., 1)``'s operations in its order, without its path array and errstate (the caller
+    holds one). NUTS takes one step per leaf, and that per-call set-up was a third of a leaf's cost."""
+    p = p + 0.5 * eps * g
+    z = z + eps * inv_metric * p
+    g = np.asarray(grad_fn(z), dtype=float)
+    return z, p + 0.5 * eps * g, g
+
+
 def thin_path(path: np.ndarray, n_max: int = PATH_POINTS) -> np.ndarray:
     """(L, ...) -> at most n_max rows, evenly spaced, first and last kept."""
     n = path.shape[0]
@@ -295,13 +304,7 @@ def nuts(target: Target, settings, start, sd) -> Algorithm:
             """A subtree of 2**depth leaves beyond ``edge`` -> (tree, far time) or (None, _)
             when it diverged or U-turned inside (then it is not used)."""
             if depth == 0:
-                # one leapfrog step, as leapfrog(..., 1) computes it (the same operations in the same order) without
-                # its per-call set-up: NUTS takes one step per leaf, and that set-up was a third of a leaf's cost
-                e = direction * eps
-                p = edge.p + 0.5 * e * edge.g
-                z = edge.z + e * inv_metric * p
-                g = np.asarray(grad_fn(z), dtype=float)
-                p = p + 0.5 * e * g
+                z, p, g = _leapfrog_once(grad_fn, edge.z, edge.p, edge.g, direction * eps, inv_metric)
                 t = t_edge + direction
                 times.append(t)
                 points.append(z)

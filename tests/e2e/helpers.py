@@ -155,6 +155,19 @@ SCALES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(g
   }))"""
 
 
+def wait_frame(page: Page, test: str, timeout: int = 60_000) -> None:
+    """Until the race's state passes ``test``, a JavaScript expression over k (the slider's frame), n (frames) and
+    playing."""
+    page.locator(RACE).evaluate(
+        f"(gd, ms) => new Promise((ok, no) => {{ const t0 = Date.now(); (function poll() {{"
+        f" const k = gd._fullLayout.sliders[0].active, n = gd._transitionData._frames.length,"
+        f" playing = !!gd._transitionData._animationRaf;"
+        f" if ({test}) ok(k); else if (Date.now() - t0 > ms) no(new Error('frame ' + k)); else setTimeout(poll, 50);"
+        f" }})(); }})",
+        timeout,
+    )
+
+
 def race_frame(page: Page) -> tuple[int, int, bool]:
     """(current frame, number of frames, playing?) of the race."""
     return tuple(page.locator(RACE).evaluate(FRAME_JS))
@@ -234,9 +247,6 @@ def assert_moves_drawn_at_the_end(page: Page) -> None:
     """Scrub the race to its last frame with the keyboard: the sampler's last moves are drawn."""
     page.locator(".st-key-race").focus()
     page.keyboard.press("End")
-    page.wait_for_function(
-        "() => { const gd = document.querySelector('.st-key-race .js-plotly-plot');"
-        " return gd._fullLayout.sliders[0].active === gd._transitionData._frames.length - 1; }"
-    )
+    wait_frame(page, "k === n - 1")
     page.wait_for_timeout(300)
     assert page.locator(RACE).evaluate(MOVES_JS) > 10

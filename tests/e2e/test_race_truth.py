@@ -25,6 +25,7 @@ from .helpers import (
     race_frame,
     screenshot,
     wait_for_app,
+    wait_frame,
 )
 
 
@@ -33,17 +34,6 @@ def _open_race(page: Page, url: str) -> None:
     wait_for_app(page)
     expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
     assert_no_exception(page)
-
-
-def _wait_frame(page: Page, test: str, timeout: int = 60_000) -> None:
-    page.locator(RACE).evaluate(
-        f"(gd, ms) => new Promise((ok, no) => {{ const t0 = Date.now(); (function poll() {{"
-        f" const k = gd._fullLayout.sliders[0].active, n = gd._transitionData._frames.length,"
-        f" playing = !!gd._transitionData._animationRaf;"
-        f" if ({test}) ok(k); else if (Date.now() - t0 > ms) no(new Error('frame ' + k)); else setTimeout(poll, 50);"
-        f" }})(); }})",
-        timeout,
-    )
 
 
 def _slide(page: Page, fraction: float) -> None:
@@ -77,10 +67,10 @@ def test_scrubs_and_keys_on_the_iteration_clock_show_exactly_the_draws_up_to_the
     _assert_frame_shows_its_draws(page)
     # the slider: scrub to the end and back to the start
     _slide(page, 1.0)
-    _wait_frame(page, "k === n - 1")
+    wait_frame(page, "k === n - 1")
     _assert_frame_shows_its_draws(page)
     _slide(page, 0.0)
-    _wait_frame(page, "k === 0")
+    wait_frame(page, "k === 0")
     _assert_frame_shows_its_draws(page)
     # the keyboard, on the focused chart
     host = page.locator(".st-key-race")
@@ -88,29 +78,29 @@ def test_scrubs_and_keys_on_the_iteration_clock_show_exactly_the_draws_up_to_the
     host.focus()
     n = race_frame(page)[1]
     page.keyboard.press("End")
-    _wait_frame(page, "k === n - 1")
+    wait_frame(page, "k === n - 1")
     _assert_frame_shows_its_draws(page)
     page.keyboard.press("Home")
-    _wait_frame(page, "k === 0")
+    wait_frame(page, "k === 0")
     _assert_frame_shows_its_draws(page)
     for _ in range(3):
         page.keyboard.press("ArrowRight")
-    _wait_frame(page, "k === 3")
+    wait_frame(page, "k === 3")
     page.keyboard.press("ArrowLeft")
-    _wait_frame(page, "k === 2")
+    wait_frame(page, "k === 2")
     _assert_frame_shows_its_draws(page)
     page.keyboard.press("Space")  # play
-    _wait_frame(page, "k >= 6 && playing")
+    wait_frame(page, "k >= 6 && playing")
     page.keyboard.press("Space")  # pause
-    _wait_frame(page, "!playing")
+    wait_frame(page, "!playing")
     stopped = race_frame(page)[0]
     page.wait_for_timeout(600)
     assert race_frame(page)[0] == stopped < n - 1, "Space pauses"
     _assert_frame_shows_its_draws(page)
     page.keyboard.press("End")
-    _wait_frame(page, "k === n - 1")
+    wait_frame(page, "k === n - 1")
     page.keyboard.press("Space")  # at the end, Space plays again from the start
-    _wait_frame(page, "k < n - 1")
+    wait_frame(page, "k < n - 1")
     assert_no_exception(page)
 
 
@@ -123,23 +113,23 @@ def test_replay_and_scrub_on_the_time_clock_show_exactly_the_draws_up_to_the_fra
     expect(page.locator(f"{RACE} g.g-ytitle").first).to_contain_text("ln τ")
     _assert_frame_shows_its_draws(page)
     buttons.first.click()
-    _wait_frame(page, "k === n - 1 && !playing")
+    wait_frame(page, "k === n - 1 && !playing")
     _assert_frame_shows_its_draws(page)
     assert page.locator(RACE).evaluate(MOVES_JS) > 10  # the sampler's last moves
     # scrub back to the first frame on the slider: the later draws must go
     _slide(page, 0.0)
-    _wait_frame(page, "k === 0")
+    wait_frame(page, "k === 0")
     _assert_frame_shows_its_draws(page)
     assert drawn_and_expected(page)[0] <= 4  # the first instant: at most one point per chain of the 800 draws
     # play again and pause part-way
     buttons.first.click()
-    _wait_frame(page, "k >= 12")
+    wait_frame(page, "k >= 12")
     buttons.nth(1).click()  # ❚❚ Pause
-    _wait_frame(page, "!playing")
+    wait_frame(page, "!playing")
     _assert_frame_shows_its_draws(page)
     # and a scrub to the middle of the slider
     _slide(page, 0.5)
-    _wait_frame(page, "Math.abs(k - n / 2) <= 2")
+    wait_frame(page, "Math.abs(k - n / 2) <= 2")
     _assert_frame_shows_its_draws(page)
     screenshot(page, "race-scrubbed", full_page=False)
 

@@ -11,7 +11,7 @@ from arviz_stats.base import array_stats
 from vi_core import methods
 from vi_core.api import _init_scale, run_sampler
 from vi_core.grid import make_grid
-from vi_core.hmc import DualAverage, da_init, da_update, leapfrog, thin_path
+from vi_core.hmc import DualAverage, _leapfrog_once, da_init, da_update, leapfrog, thin_path
 from vi_core.mcmc import burn_in, chain_of
 from vi_core.methods import PATH_CHAINS, PATH_POINTS
 from vi_core.runner import run
@@ -46,6 +46,16 @@ def test_leapfrog_is_reversible():
     zc, pc, _, _ = leapfrog(t.grad_log_density, z, p, g, -0.05, np.ones(2), 40)
     np.testing.assert_allclose(zc, z0, atol=1e-10)
     np.testing.assert_allclose(pc, p0, atol=1e-10)
+
+
+def test_one_step_as_nuts_takes_it_is_leapfrogs_step_bit_for_bit():
+    t = make_target("banana")
+    rng = np.random.default_rng(1)
+    z0, p0, metric = rng.standard_normal(2), rng.standard_normal(2), np.array([0.7, 1.9])
+    for eps in (0.3, -0.3):
+        z, p, g, _ = leapfrog(t.grad_log_density, z0, p0, t.grad_log_density(z0), eps, metric, 1)
+        z1, p1, g1 = _leapfrog_once(t.grad_log_density, z0, p0, t.grad_log_density(z0), eps, metric)
+        assert np.array_equal(z, z1) and np.array_equal(p, p1) and np.array_equal(g, g1)
 
 
 def test_leapfrog_energy_error_is_second_order():
