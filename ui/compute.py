@@ -41,7 +41,7 @@ from ui import jobs
 from vi_core import budget, methods
 from vi_core import scaling as _scaling
 from vi_core import vb_gibbs as _vb_gibbs
-from vi_core.api import MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
+from vi_core.api import KHAT_DRAWS, MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
 from vi_core.api import run_timed as _run_timed
 from vi_core.api import warm_up as _warm_engine
 from vi_core.cavi import cavi as _cavi
@@ -57,11 +57,12 @@ from vi_core.scaling import METHODS as SCALE_METHODS
 from vi_core.scaling import ScaleRecord
 from vi_core.settings import DEFAULTS
 from vi_core.settings import TABLE as SETTINGS_TABLE
+from vi_core.story import what_this_run_shows
 from vi_core.targets import REGISTRY, Target, make_target
 from vi_core.targets.data import NEWCOMB_OUTLIERS, ClosedFormCavi, Newcomb, NormalGamma
 from vi_core.targets.expr import MAX_LENGTH, make_expr_target
 from vi_core.vb_gibbs import Comparison
-from vi_core.verdicts import format_kl, kl_tolerance
+from vi_core.verdicts import format_kl, khat_threshold, kl_tolerance
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_N",
+    "KHAT_DRAWS",
     "MAX_LENGTH",
     "MCMC_LABELS",
     "MCMC_METHODS",
@@ -104,6 +106,7 @@ __all__ = [
     "format_kl",
     "gaussian_q",
     "grid_for",
+    "khat_threshold",
     "kl_tolerance",
     "make_expr_target",
     "make_target",
@@ -119,6 +122,7 @@ __all__ = [
     "vb_versus_gibbs",
     "vi_result",
     "warm_up",
+    "what_this_run_shows",
 ]
 
 OutOfTime = budget.OutOfTime
@@ -398,11 +402,31 @@ def newcomb_analysis(target: Newcomb) -> Analysis:
     return _analyse(target)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def vb_versus_gibbs(target: Newcomb) -> tuple[Comparison, str]:
-    """Variational Bayes against Gibbs sampling on a Newcomb target, and the verdict in words (vi_core.vb_gibbs)."""
-    c = _vb_gibbs.compare(target)
-    return c, _vb_gibbs.verdict(c)
+def vb_versus_gibbs(
+    target: Newcomb, on_progress: Callable[[float], None] | None = None
+) -> tuple[_vb_gibbs.OverSeeds, str]:
+    """Variational Bayes against Gibbs sampling on a Newcomb target over ``vi_core.vb_gibbs.SEEDS`` seeds, and the
+    verdict in words (vi_core.vb_gibbs; runs[0], seed 0, is the run to draw). One job of the shared queue per seed,
+    each run in a worker process (VB and Gibbs timed side by side there, not beside this server's sessions) and
+    cached with the other runs; on_progress(fraction of the seeds done) is called while they run."""
+    steps, chains = _vb_gibbs.GIBBS_STEPS, _vb_gibbs.GIBBS_CHAINS
+    labelled = [
+        (
+            f"seed {seed}",
+            SCHEDULER.submit(
+                ("vb-gibbs", target, seed, chains, steps),
+                functools.partial(ELSEWHERE.call, functools.partial(_vb_gibbs.compare, target, seed, chains, steps)),
+                heavy=False,
+                owner=_owner(),
+                budget_s=RUN_BUDGET_S,
+            ),
+        )
+        for seed in range(_vb_gibbs.SEEDS)
+    ]
+    on_wait = None if on_progress is None else (lambda ws: on_progress(sum(w.done for w in ws) / len(ws)))
+    runs: list[Comparison] = _wait(labelled, on_wait)
+    s = _vb_gibbs.over_seeds(runs)
+    return s, _vb_gibbs.verdict(s)
 
 
 # ------------------------------------------------------------------------ Scaling

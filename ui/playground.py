@@ -290,6 +290,10 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
     )
     st.plotly_chart(compute.race_figure(spec, st.session_state.clock), key="race", config={"displaylogo": False})
     keys.animation_keys("race")
+    # Drawn from the numbers (vi_core.story), so it cannot contradict the verdicts below.
+    st.container(border=True, key="story").markdown(
+        "**What this run shows.** " + " ".join(compute.what_this_run_shows(vi, mc))
+    )
 
     tol = kl_tolerance(grid, on_grid=vi.w1 is not None)  # a grid q's ELBO is a sum over the cells
     kl_text = format_kl(float(vi.kl[-1]), tol)
@@ -317,11 +321,19 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
             help="Wall-clock time depends on the machine and on Python's overhead; the number of log-density and "
             "gradient evaluations does not (the axis of the ADVI and Pathfinder papers).",
         )
-        st.plotly_chart(figures.ready(figures.accuracy_figure(vi, mc, cost)), key="accuracy")
-        st.caption(
-            "Distance to the exact posterior (MMD, Gaussian kernel with the posterior's sd as bandwidth): "
-            "one yardstick for a q and for a set of samples." + _uncounted(vi, mc, cost)
+        yardstick = st.segmented_control(
+            "Yardstick",
+            list(figures.YARDSTICKS),
+            key="yardstick",
+            default="mmd",
+            required=True,
+            format_func={"mmd": "MMD", "w1": "marginal W1 (sees tails)"}.get,
+            help="MMD compares whole distributions with a kernel as wide as the posterior's sd, so it hardly "
+            "notices a missing tail. Marginal W1 is the 1-Wasserstein distance between each marginal and the exact "
+            "one, in posterior sds, averaged over both coordinates: mass missing far out counts by how far.",
         )
+        st.plotly_chart(figures.ready(figures.accuracy_figure(vi, mc, cost, yardstick)), key="accuracy")
+        st.caption(_YARDSTICK_CAPTION[yardstick] + _uncounted(vi, mc, cost))
     with right:
         st.subheader("Marginals")
         m1, m2 = st.columns(2)
@@ -341,12 +353,36 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
         col.container(border=True, key=f"verdict_{who}").markdown(f"{_ICON[level]} **{who} verdict.** {text}")
     st.caption(
         f"Compute {_fmt_s(out.compute_s)} including scoring. MCMC statistics use the draws after the first "
-        f"{burn_in(mc.n_steps)} of {mc.n_steps} steps (burn-in); ESS and R-hat from arviz-stats with walkers as chains."
+        f"{burn_in(mc.n_steps)} of {mc.n_steps} steps (burn-in). {_judged_by(mc)}"
     )
     _share_and_export(spec, out)
 
 
 _ICON = {"good": ":material/check_circle:", "warn": ":material/warning:", "bad": ":material/error:"}
+_YARDSTICK_CAPTION = {
+    "mmd": "Distance to the exact posterior (MMD, Gaussian kernel with the posterior's sd as bandwidth): "
+    "one yardstick for a q and for a set of samples.",
+    "w1": "Distance to the exact posterior's marginals (1-Wasserstein, in posterior sds, the mean over both "
+    "coordinates; exact marginals from the reference; log scale): mass a method misses far out counts by how far "
+    "out it is, so a sampler that has not reached a tail stays above one that has.",
+}
+
+
+def _ensemble(mc) -> bool:
+    return "autocorr" in methods.get(mc.method).rules
+
+
+def _judged_by(mc) -> str:
+    """How this sampler is judged, in one sentence (vi_core.verdicts' rules)."""
+    if _ensemble(mc):
+        return (
+            "emcee's walkers are not independent chains, so it is judged as its authors advise: by the integrated "
+            "autocorrelation time τ (the run after burn-in ≥ 50 τ) and an acceptance fraction of 0.2-0.5."
+        )
+    return (
+        "Independent chains are judged by rank-normalised R-hat ≤ 1.01 with bulk and tail ESS ≥ 400 (Vehtari et al. "
+        "2021; arviz-stats)."
+    )
 
 
 def _kl_split(vi, tol: float) -> str:
@@ -397,6 +433,47 @@ def _ess_per_kilo_eval(mc) -> float:
     return float(np.min(mc.ess)) / spent * 1000 if spent > 0 else math.nan
 
 
+def _khat(khat: float) -> str:
+    """k̂ with the threshold for the number of draws it came from."""
+    if khat == -math.inf:
+        return "−∞"
+    if not math.isfinite(khat):
+        return "—"
+    return f"{khat:.2f} (threshold {compute.khat_threshold(compute.KHAT_DRAWS):.2f})"
+
+
+def _acceptance(mc) -> str:
+    """The fraction of steps that moved; for HMC/NUTS their acceptance statistic against its target."""
+    stat = mc.stats.get("accept_stat")
+    if stat is not None and math.isfinite(stat):
+        return f"{stat:.2f} (statistic; moved {mc.acceptance:.2f})"
+    return f"{mc.acceptance:.2f}" if math.isfinite(mc.acceptance) else "—"
+
+
+def _ess(mc) -> str:
+    """emcee: walkers x kept steps / τ; chains: bulk / tail; more than the draws is marked (see the verdict)."""
+    d = mc.diagnostics
+    if _ensemble(mc):
+        ess = float(np.min(mc.ess))
+        return f"≈ {ess:,.0f} (from τ)" if math.isfinite(ess) else "—"
+    bulk, tail = float(np.min(d.ess_bulk)), float(np.min(d.ess_tail))
+    if not (math.isfinite(bulk) and math.isfinite(tail)):
+        return "—"
+    text = f"{bulk:,.0f} bulk / {tail:,.0f} tail"
+    if float(np.max(d.ess_bulk)) > d.n_samples:
+        text += " (> draws: anti-correlated, see the verdict)"
+    return text
+
+
+def _tau(mc) -> str:
+    tau = mc.tau[np.isfinite(mc.tau)]
+    if not tau.size:
+        return "—"
+    if tau.min() < 1:
+        return f"{tau.min():.2f} (< 1: anti-correlated draws)"
+    return f"{tau.max():.1f}"
+
+
 def _fmt_s(s: float) -> str:
     return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
 
@@ -421,6 +498,7 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "best KL in family": kl(vi.kl_best),
             "optimisation gap": kl(vi.optimisation_gap) if math.isfinite(vi.kl_best) else "—",
             "MMD": num(vi.mmd[-1]),
+            "W1 (sd)": num(vi.w1_sd[-1]),
             "mean error": num(vi.mean_err[-1]),
             "cov error": num(vi.cov_err[-1]),
             "acceptance": "—",
@@ -428,8 +506,9 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "ESS / s": "—",
             "ESS / 1000 evals": "—",
             "R-hat (max)": "—",
+            "τ (steps, max)": "—",
             "divergences": "—",
-            "Pareto k̂": num(vi.khat, "{:.2f}"),
+            "Pareto k̂": _khat(vi.khat),
         },
         {
             "method": f"MCMC · {mc.label}",
@@ -442,13 +521,15 @@ def _table(vi, mc, tol: float) -> list[dict]:
             "best KL in family": "—",
             "optimisation gap": "—",
             "MMD": num(mc.mmd[-1]),
+            "W1 (sd)": num(mc.w1_sd[-1]),
             "mean error": num(mc.mean_err[-1]),
             "cov error": num(mc.cov_err[-1]),
-            "acceptance": num(mc.acceptance, "{:.2f}"),
-            "ESS (min)": num(float(np.min(mc.ess)), "{:.0f}"),
+            "acceptance": _acceptance(mc),
+            "ESS (min)": _ess(mc),
             "ESS / s": num(float(np.min(mc.ess_per_s)), "{:.0f}"),
             "ESS / 1000 evals": num(_ess_per_kilo_eval(mc), "{:.1f}"),
-            "R-hat (max)": num(float(np.max(mc.rhat)), "{:.3f}"),
+            "R-hat (max)": "not used (walkers)" if _ensemble(mc) else num(float(np.max(mc.rhat)), "{:.3f}"),
+            "τ (steps, max)": _tau(mc),
             "divergences": str(mc.stats["divergences"]) if "divergences" in mc.stats else "—",
             "Pareto k̂": "—",
         },

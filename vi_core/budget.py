@@ -40,7 +40,7 @@ class OutOfTime(RuntimeError):
 
     def __init__(self, seconds: float):
         super().__init__(
-            f"this run needed more than its {seconds:g} s budget. Fewer steps, fewer walkers or samples, "
+            f"this run needed more than its {seconds:.3g} s budget. Fewer steps, fewer walkers or samples, "
             "or fewer grid points per side will fit."
         )
         self.seconds = seconds

@@ -23,6 +23,7 @@ from vi_core.runner import Algorithm, Trace, run
 from vi_core.targets import Target
 
 __all__ = [
+    "Diagnostics",
     "EnsembleState",
     "McmcRun",
     "burn_in",
@@ -136,7 +137,11 @@ def chain_of(trace: Trace, draws=lambda s: s) -> McmcRun:
 
 
 class Diagnostics(NamedTuple):
-    """On the draws after burn-in. ess, rhat, tau: (2,) per coordinate."""
+    """On the draws after burn-in; per coordinate (2,): ess, rhat, tau, ess_bulk, ess_tail, mcse_mean,
+    mcse_sd. rhat: rank-normalised, chains (walkers) as chains. ess: the effective draws the method's own
+    rules trust -- bulk ESS for independent chains, walkers x kept steps / τ for emcee's ensembles
+    (``ensemble``). ess_bulk/ess_tail/mcse_*: arviz-stats with chains (walkers) as chains. n_chains,
+    n_kept: chains (walkers) and steps per chain after burn-in."""
 
     n_samples: int
     acceptance: float
@@ -145,24 +150,52 @@ class Diagnostics(NamedTuple):
     tau: np.ndarray
     mean: np.ndarray
     cov: np.ndarray
+    ess_bulk: np.ndarray = np.full(2, np.nan)
+    ess_tail: np.ndarray = np.full(2, np.nan)
+    mcse_mean: np.ndarray = np.full(2, np.nan)
+    mcse_sd: np.ndarray = np.full(2, np.nan)
+    n_chains: int = 0
+    n_kept: int = 0
 
 
-def diagnostics(run: McmcRun) -> Diagnostics:
-    """Acceptance, ESS, R-hat (arviz-stats, walkers as chains) and autocorrelation time."""
+def _per_coordinate(fn, by_chain: np.ndarray, **kw) -> np.ndarray:
+    """fn(draws of one coordinate (C, T'), chain_axis=0, draw_axis=1, **kw) for both coordinates -> (2,)."""
+    with np.errstate(all="ignore"):  # a chain that never moved has zero variance
+        return np.array([fn(by_chain[..., d], chain_axis=0, draw_axis=1, **kw) for d in range(2)], dtype=float)
+
+
+def diagnostics(run: McmcRun, ensemble: bool = False) -> Diagnostics:
+    """Acceptance, bulk/tail ESS, rank R-hat and MCSEs (arviz-stats, walkers as chains) and emcee's
+    integrated autocorrelation time; ``ensemble``: ess from τ (emcee's walkers are not independent)."""
     draws = run.chain[burn_in(run.chain.shape[0]) :]  # (T', W, 2)
     by_walker = np.moveaxis(draws, 1, 0)  # (W, T', 2)
-    ess = np.array([array_stats.ess(by_walker[..., d], chain_axis=0, draw_axis=1) for d in range(2)])
-    rhat = np.array([array_stats.rhat(by_walker[..., d], chain_axis=0, draw_axis=1) for d in range(2)])
+    ess_bulk = _per_coordinate(array_stats.ess, by_walker, method="bulk")
+    ess_tail = _per_coordinate(array_stats.ess, by_walker, method="tail", prob=(0.05, 0.95))  # Vehtari et al. 2021
+    rhat = _per_coordinate(array_stats.rhat, by_walker)
+    mcse_mean = _per_coordinate(array_stats.mcse, by_walker, method="mean")
+    mcse_sd = _per_coordinate(array_stats.mcse, by_walker, method="sd")
     # tol=0: always return the estimate; the caller can compare it with the chain length.
     with np.errstate(all="ignore"):  # a walker that never moved has zero variance: tau is nan
         tau = emcee.autocorr.integrated_time(draws, tol=0) if draws.shape[0] > 1 else np.full(2, np.nan)
+    tau = np.asarray(tau, dtype=float)
     flat = draws.reshape(-1, 2)
+    if ensemble:
+        with np.errstate(all="ignore"):
+            ess = np.where(tau > 0, flat.shape[0] / tau, np.nan)
+    else:
+        ess = ess_bulk
     return Diagnostics(
         n_samples=flat.shape[0],
         acceptance=float(run.accepted.mean()),
         ess=ess,
         rhat=rhat,
-        tau=np.asarray(tau, dtype=float),
+        tau=tau,
         mean=flat.mean(axis=0),
         cov=np.cov(flat.T),
+        ess_bulk=ess_bulk,
+        ess_tail=ess_tail,
+        mcse_mean=mcse_mean,
+        mcse_sd=mcse_sd,
+        n_chains=int(draws.shape[1]),
+        n_kept=int(draws.shape[0]),
     )

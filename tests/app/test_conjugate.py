@@ -190,10 +190,13 @@ def test_removing_the_outliers_moves_mu_up_and_tau_up():
 
 def test_page_measures_vb_against_gibbs():
     """The VB-versus-Gibbs section: its table's exact row is the Normal-Gamma posterior, its VB row the fixed
-    point, and its paragraph is the engine's verdict on the same run (numbers that do not depend on the clock)."""
+    point, and its paragraph is the engine's verdict on the same runs (numbers that do not depend on the clock):
+    the speed ratio as a median and range over the seeds, with a table of every seed."""
+    import re
+
     from vi_core.conjugate import exact_moments
     from vi_core.targets import make_target
-    from vi_core.vb_gibbs import compare
+    from vi_core.vb_gibbs import SEEDS, compare
 
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page(PAGE).run()
@@ -208,4 +211,27 @@ def test_page_measures_vb_against_gibbs():
     assert rows.loc["variational Bayes", "MMD to exact"] == f"{c.vb.mmd:.4f}"
     assert rows.loc["Gibbs (4 chains)", "MMD to exact"] == f"{c.gibbs.mmd:.4f}"  # seeded: the same draws
     (text,) = [m.value for m in at.markdown if m.value.startswith("Variational Bayes reached")]
-    assert f"distance {c.vb.mmd:.4f}" in text and f"{c.match_updates:,} conditional draws" in text
+    assert f"distance {c.vb.mmd:.4f}" in text and "(seed 0) it needed" in text
+    assert f"{c.match_updates:,} draws" in text  # the drawn run's own figure, labelled as seed 0's
+    # the claim's ratio over the seeds: median and range, as the per-seed table has them
+    m = re.search(
+        rf"Over {SEEDS} seeds .* median of ([\d,]+)× VB's time to be as close \(range ([\d,]+)–([\d,]+)×\), "
+        r"after a median of ([\d,]+) conditional draws \(range ([\d,]+)–([\d,]+)\)",
+        text,
+    )
+    assert m, text
+    med, lo, hi, med_u, lo_u, hi_u = (int(g.replace(",", "")) for g in m.groups())
+    assert lo <= med <= hi and lo_u <= med_u <= hi_u and lo > 1
+    assert f"at least {lo:,}× sooner than Gibbs was as close, in every seed" in text
+    (seeds,) = [t.value for t in at.table if "× VB's time" in t.value.columns]
+    per_seed = seeds.iloc[:SEEDS]
+    assert list(per_seed["seed"]) == [str(k) for k in range(SEEDS)]
+    ratios = per_seed["× VB's time"].str.replace(",", "").astype(float)
+    draws = per_seed["draws"].str.replace(",", "").astype(float)
+    assert (ratios.min(), ratios.max()) == (lo, hi)
+    assert (draws.min(), draws.max(), draws.median()) == (lo_u, hi_u, med_u)  # draws: seeded, exact
+    assert int(draws.iloc[0]) == c.match_updates
+    summary = seeds.set_index("seed").iloc[SEEDS:]
+    assert (
+        summary.loc["median", "× VB's time"] == f"{med:,}" and summary.loc["range", "× VB's time"] == f"{lo:,}–{hi:,}"
+    )

@@ -169,3 +169,23 @@ def test_an_odd_walker_count_is_rounded_up_for_emcee_not_refused():
 def _shown(markdown: str) -> str:
     """What a message escaped by ui.text.plain displays: its text without the backslashes."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_what_this_run_shows_and_the_tail_yardstick():
+    from ui.compute import run, what_this_run_shows
+    from ui.spec import from_query
+
+    query = {"target": "funnel", "vi": "cavi", "mcmc": "emcee", **SMALL}
+    at = _app(query)
+    assert not at.exception
+    (box,) = [m.value for m in at.markdown if m.value.startswith("**What this run shows.**")]
+    out = run(from_query(query)[0])
+    assert box == "**What this run shows.** " + " ".join(what_this_run_shows(out.vi, out.mc))
+    accuracy = _charts(at)[1]
+    assert accuracy["layout"]["yaxis"]["title"]["text"] == "MMD to the exact posterior"
+    at.get("button_group")[[w.key for w in at.get("button_group")].index("yardstick")].set_value("w1").run()
+    accuracy = _charts(at)[1]
+    assert accuracy["layout"]["yaxis"]["title"]["text"] == "marginal W1 to the exact posterior (sd)"
+    assert accuracy["data"][1]["y"], "the sampler's W1 trace is drawn"
+    table = at.table[0].value
+    assert "W1 (sd)" in table.index and "τ (steps, max)" in table.index

@@ -108,15 +108,17 @@ def test_full_rank_gaussian_cannot_bend():
 
 
 def test_random_walk_struggles_in_the_funnel():
-    m = _mc("Neal")
-    assert m.method == "rwm"
-    assert 1.5 < np.max(m.rhat) < 1.9 and 1.2 < m.mean_err[-1] < 1.8  # "R-hat ≈ 1.7", "off by ≈ 1.5"
+    m, grid = _mc("Neal"), _grid("Neal")
+    assert m.method == "rwm" and m.chain.shape[1] == 32
+    assert 1.05 < np.max(m.rhat) < 1.2 and m.verdict_level == "warn"  # "R-hat ≈ 1.1, not yet trustworthy"
+    assert np.diag(m.cov)[1] < 0.6 * grid.cov[1, 1]  # misses the tails: Var(x) well under the true 90
     # per walker and step: did it move, and where was it (v is z1)
     moved = np.any(m.chain[1:] != m.chain[:-1], axis=-1)[burn_in(m.n_steps) :]
     v_prev = m.chain[:-1, :, 0][burn_in(m.n_steps) :]
-    assert np.mean(moved[v_prev < -3]) < 0.5 < np.mean(moved[v_prev > 3])  # neck: most proposals rejected
-    de = _mc("Neal", "emcee-de")
-    assert np.max(de.rhat) < np.max(m.rhat) and de.mean_err[-1] < m.mean_err[-1]  # "both shrink"
+    assert np.mean(moved[v_prev < -3]) < np.mean(moved[v_prev > 3])  # the neck rejects more than the mouth
+    assert np.mean(moved[v_prev < -3]) < 0.15  # "most proposals are rejected" in the neck
+    gibbs = _mc("Neal", "gibbs")  # the twist
+    assert gibbs.verdict_level == "good" and gibbs.w1_sd[-1] < 0.65 * m.w1_sd[-1]  # "roughly halves"
 
 
 def test_both_do_fine_on_an_uncorrelated_gaussian():
@@ -125,12 +127,13 @@ def test_both_do_fine_on_an_uncorrelated_gaussian():
     assert v.method == "cavi" and v.wall_time_s < 0.1
     assert abs(v.kl[1] + math.log1p(-grid.mass_outside_box)) < 1e-7
     m = _mc("fine")
-    assert m.mmd[-1] < 0.03 and np.max(m.rhat) < 1.1
+    assert m.mmd[-1] < 0.03 and m.w1_sd[-1] < 0.03 and m.w1_sd[-1] > v.w1_sd[-1]  # "falls towards zero"
+    assert m.wall_time_s > 10 * v.wall_time_s  # "while VI is long done"
 
 
 def test_challenger_slope_is_negative_in_both():
     grid, v = _grid("Challenger"), _vi("Challenger")
-    assert v.method == "gauss-fr" and v.mean[-1][1] < -2 and v.kl[-1] < 0.05 and v.khat > 0.7
+    assert v.method == "gauss-fr" and v.mean[-1][1] < -2 and v.kl[-1] < 0.05 and 0.3 < v.khat < 0.55  # "k̂ ≈ 0.4"
     m = _mc("Challenger")
     assert m.mean[1] < -2 and np.mean(_draws(m)[:, 1] < 0) > 0.99
     assert grid.weights.sum(axis=0)[grid.ys < 0].sum() > 0.99  # P(β < 0) on the exact grid
@@ -140,13 +143,13 @@ def test_challenger_slope_is_negative_in_both():
 def test_gibbs_crawls_where_cavi_converges():
     rho = 0.99
     m, v = _mc("ridge"), _vi("ridge")
-    assert m.method == "gibbs" and m.chain.shape[1] == 4 and m.n_steps == 500
+    assert m.method == "gibbs" and m.chain.shape[1] == 4 and m.n_steps == 2000
     assert round(math.sqrt(1 - rho**2), 2) == 0.14 and round(rho**2, 2) == 0.98  # "≈ 0.14", "ρ² ≈ 0.98"
     # the draws' lag-1 autocorrelation per sweep is ρ² (Gibbs on a bivariate normal)
     x = m.chain[burn_in(m.n_steps) :, :, 0]  # (T, chains): z1 per chain
     lag1 = np.mean([np.corrcoef(x[1:, c], x[:-1, c])[0, 1] for c in range(x.shape[1])])
     assert abs(lag1 - rho**2) < 0.02
-    assert 8 < np.min(m.ess) < 16 and 1.2 < np.max(m.rhat) < 1.4  # "≈ 12 effective draws", "R-hat ≈ 1.29"
+    assert np.min(m.ess_bulk) < 400 and np.max(m.rhat) > 1.01  # "well under 400 effective draws", "above 1.01"
     gap = v.kl - v.kl_best
     first = int(np.argmax(gap < 0.01))
     assert 110 <= first <= 150 and np.all(gap[first:] < 0.01)  # "within 0.01 nats after ≈ 130 sweeps"
@@ -160,30 +163,72 @@ def test_nuts_diverges_in_the_neck_and_non_centring_cures_it():
     from vi_core.targets.expr import make_expr_target
 
     m = _mc("neck")
-    # divergences are chaotic: the count moves with the seed and the platform's floating point (seeds 0-3
-    # here: 69, 76, 107, 88; 133 on another machine), so the caption says "dozens" and no number
+    # divergences are chaotic: the count moves with the seed and the platform's floating point (seeds 0-2
+    # here: 675, 626, 671 of 6,000 transitions after warm-up), so the caption says "hundreds" and no number
     assert m.method == "nuts"
     n = m.stats["divergences"]
-    assert 30 <= n <= 250  # "dozens of divergent transitions"
+    assert 200 <= n <= 2000  # "hundreds of divergent transitions"
+    assert m.stats["accept_stat"] < 0.8  # "its acceptance statistic below its 0.8 target"
     t, w = np.nonzero(m.divergent)
     after = t >= m.burn_in
     start = m.chain[np.maximum(t[after] - 1, 0), w[after]]
     assert len(start) == n and np.mean(start[:, 0] < 0) > 0.5  # "most of them starting at v < 0"
-    assert np.max(m.rhat) > 1.05  # "R-hat above 1.05"
     # the twist: the non-centred funnel, typed as the caption says, is a plain Gaussian: no divergence
     spec = _lesson("neck").spec
     assert "`-x**2/18 - y**2/2`" in _lesson("neck").caption and "box −9, 9, −4, 4" in _lesson("neck").caption
     nc = make_expr_target("-x**2/18 - y**2/2", (-9.0, 9.0, -4.0, 4.0))
     cured = run_sampler(nc, "nuts", spec.seed, spec.settings, grid=make_grid(nc, spec.settings.n_grid))
-    assert cured.stats["divergences"] == 0 and np.max(cured.rhat) < 1.02
+    assert cured.stats["divergences"] == 0 and cured.verdict_level == "good"
 
 
-def test_hmc_follows_the_banana_where_random_walk_stalls():
-    h, r = _mc("follows"), _mc("follows", "rwm")
+def test_hmc_follows_the_banana_until_the_tips_diverge():
+    import dataclasses
+
+    h, r, grid = _mc("follows"), _mc("follows", "rwm"), _grid("follows")
     assert h.method == "hmc" and h.chain.shape[1] == 4 and r.chain.shape[1] == 32
-    # ESS moves with the seed and the platform's floating point (seeds 0-3: HMC 343-770, RWM 68-86)
-    assert 250 < np.min(h.ess) < 1000 and abs(np.max(h.rhat) - 1.01) < 0.01  # "several hundred", "R-hat ≈ 1.01"
-    assert 40 < np.min(r.ess) < 100 and 1.2 < np.max(r.rhat) < 1.45  # "under a hundred", "R-hat ≈ 1.3–1.4"
-    assert h.evals[-1, 1] == 500 * 4 * 16 + 4  # "16 gradients" a step (plus one at each start)
-    per_eval = (np.min(h.ess) / h.evals[-1].sum()) / (np.min(r.ess) / r.evals[-1].sum())
-    assert 1.8 < per_eval < 5.0  # "2–4 times the effective draws per evaluation"
+    assert 3 < np.max(h.tau) < 8 and 12 < np.max(r.tau) < 25  # "τ ≈ 5 steps, against ≈ 17"
+    assert h.stats["divergences"] >= 100 and h.verdict_level == "warn"  # "hundreds of divergent transitions"
+    spec = _lesson("follows").spec
+    assert spec.settings.target_accept == 0.8
+    careful = dataclasses.replace(spec.settings, target_accept=0.95)
+    h95 = run_sampler(spec.target, "hmc", spec.seed, careful, grid=grid)
+    assert h95.stats["divergences"] <= 20  # "fall to a handful"
+    err = lambda res: np.max(np.abs(np.diag(res.cov) / np.diag(grid.cov) - 1))  # noqa: E731
+    assert err(h95) < 0.1 < err(h)  # "the spread of the draws comes right"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.title)
+def test_verdicts_and_what_this_run_shows_agree_with_the_caption(lesson):
+    from vi_core.story import closer, what_this_run_shows
+
+    word = lesson.title
+    v, m = _vi_of(lesson), _mc_of(lesson)
+    assert (v.verdict_level, m.verdict_level) == lesson.verdicts, (v.verdict, m.verdict)
+    assert closer(v, m) == lesson.closer
+    story = " ".join(what_this_run_shows(v, m))
+    assert {"vi": "VI, ", "mcmc": "MCMC, ", "tie": "about equally close"}[lesson.closer] in story.split(":")[0]
+    text = lesson.caption.lower()
+    # a caption that calls the sampler converged must not be contradicted by its verdict, and vice versa
+    failing = ("not yet", "disagree", "diverg", "not to trust", "under-sampled")
+    if lesson.verdicts[1] == "good":
+        assert "converge" in text or "good" in text, word
+        assert not any(w in text for w in failing if w != "diverg"), word
+    else:
+        assert any(w in text for w in failing), word
+    # VI: a good verdict is a small exact KL, which the caption quotes; otherwise the caption does not call q close
+    # (the KLs quoted are checked against the run in each lesson's own test above)
+    if lesson.verdicts[0] == "good":
+        assert "kl = 0" in text or "≈ 0.03 nats" in text, word
+    else:
+        assert not any(w in text for w in ("do fine", "close to the posterior", "matches the posterior")), word
+
+
+def _vi_of(lesson):
+    return _vi(next(w for w in _WORDS if w in lesson.title))
+
+
+def _mc_of(lesson):
+    return _mc(next(w for w in _WORDS if w in lesson.title))
+
+
+_WORDS = ("variance", "mode-seeking", "bend", "Neal", "fine", "Challenger", "ridge", "neck", "follows")

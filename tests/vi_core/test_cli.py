@@ -193,3 +193,11 @@ def test_hostile_expression_as_a_real_process(tmp_path):
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and not sentinel.exists()
     out = _process("targets", "--json")
     assert out.returncode == 0 and {r["name"] for r in json.loads(out.stdout)} == set(REGISTRY)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_json_carries_the_tail_sensitive_w1_for_every_method(method):
+    out = _cli("run", "--target", "funnel", "--method", method, "--steps", "200", "--json")
+    assert out.returncode == 0, out.stderr
+    w1 = json.loads(out.stdout)["w1"]
+    assert isinstance(w1, float) and math.isfinite(w1) and 0 <= w1 < 5, w1

@@ -5,16 +5,18 @@ from the effective sample size (arviz-stats), not from the raw number of draws.
 """
 
 import math
+import types
 
 import numpy as np
 import pytest
 from arviz_stats.base import array_stats
-from scipy import stats
+from scipy import integrate, stats
 from scipy.special import polygamma
 
 from vi_core import methods
 from vi_core.api import run_sampler
-from vi_core.gibbs import GRID_NODES, gibbs, grid_conditional, line_range
+from vi_core.gibbs import GRID_NODES, gibbs, grid_conditional, line_range, mass_outside, sampling_ranges
+from vi_core.grid import make_grid
 from vi_core.runner import run
 from vi_core.settings import Settings
 from vi_core.targets import REGISTRY, make_target
@@ -23,12 +25,13 @@ from vi_core.targets.expr import make_expr_target
 GAUSS_08 = "-(x**2 - 2*0.8*x*y + y**2)/(2*(1 - 0.8**2))"
 
 
-def _draws(target, n_chains: int, n_steps: int, seed: int) -> np.ndarray:
-    """Chains after burn-in (the first quarter), (C, T, 2); they start off-centre in the box."""
+def _draws(target, n_chains: int, n_steps: int, seed: int, grid=None) -> np.ndarray:
+    """Chains after burn-in (the first quarter), (C, T, 2); they start off-centre in the box.
+    With a grid, the conditionals' ranges cover its reference's support (as the method's)."""
     x0, x1, y0, y1 = target.box
     start = np.array([x0 + 0.3 * (x1 - x0), y0 + 0.7 * (y1 - y0)])
     spread = np.array([x1 - x0, y1 - y0]) / 32
-    trace = run(gibbs(target, start, spread, n_chains), n_steps, seed)
+    trace = run(gibbs(target, start, spread, n_chains, grid=grid), n_steps, seed)
     chain = np.stack([s.positions for s in trace.states[1:]], axis=1)  # (C, T, 2)
     return chain[:, n_steps // 4 :]
 
@@ -187,7 +190,9 @@ def test_same_seed_same_chain():
         assert np.array_equal(a.chain, b.chain) and not np.array_equal(a.chain, c.chain)
 
 
-@pytest.mark.parametrize(("name", "kind"), [("gaussian", "closed form"), ("banana", f"1D grid ({GRID_NODES} nodes)")])
+@pytest.mark.parametrize(
+    ("name", "kind"), [("gaussian", "closed form"), ("banana", f"1D grid ({GRID_NODES} nodes, two passes)")]
+)
 def test_the_moves_are_an_axis_parallel_staircase(name, kind):
     m = methods.get("gibbs", "mcmc")
     plan = m.build(make_target(name), None, Settings(chains=6, mcmc_steps=15), np.array([1.0, 2.0]), 0.5)
@@ -201,4 +206,121 @@ def test_the_moves_are_an_axis_parallel_staircase(name, kind):
         assert np.array_equal(pts[:, 1, 1], pts[:, 0, 1]) and np.all(pts[:, 1, 0] != pts[:, 0, 0])  # z1 moves
         assert np.array_equal(pts[:, 2, 0], pts[:, 1, 0]) and np.all(pts[:, 2, 1] != pts[:, 1, 1])  # then z2
         assert accepted.all() and not divergent.any()
-    assert m.stats(trace.infos) == {"conditionals": kind, "stuck_updates": 0}
+    s = m.stats(trace.infos)
+    mass = s.pop("mass_outside_ranges")  # built without a grid: not known for grid conditionals
+    assert s == {"conditionals": kind, "stuck_updates": 0}
+    assert mass == 0.0 if name == "gaussian" else math.isnan(mass)
+
+
+# ---- the ranges, the mass outside them, the two-pass conditional ----
+
+FUNNEL_VAR_X = math.exp(4.5)  # Var(x) = E e^v, v ~ N(0, 9)
+
+
+def _funnel_mass_outside(ranges) -> float:
+    """1 - P(v in R_v, x in R_x) for Neal's funnel (v ~ N(0, 9), x | v ~ N(0, e^v)), by quad."""
+    (v0, v1), (x0, x1) = ranges
+
+    def inside(v):
+        s = math.exp(0.5 * v)
+        return stats.norm.pdf(v, 0.0, 3.0) * (stats.norm.sf(x0 / s) - stats.norm.sf(x1 / s))
+
+    return 1.0 - integrate.quad(inside, v0, v1, epsabs=1e-13, epsrel=1e-12, limit=500)[0]
+
+
+def _var_z(d: np.ndarray, exact: float) -> tuple[float, float]:
+    """(mean of d² - exact) / MCSE and the MCSE, for deviations d (C, T) from the exact mean: the
+    MCSE is sd(d²) / sqrt(ESS of d²), the ESS the smaller of arviz's bulk and mean ESS."""
+    d2 = d * d
+    ess = min(float(array_stats.ess(d2, chain_axis=0, draw_axis=1, method=m)) for m in ("bulk", "mean"))
+    mcse = d2.std() / math.sqrt(ess)
+    return (d2.mean() - exact) / mcse, mcse
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_the_mass_outside_the_ranges_is_reported_and_negligible(name):
+    # The default grid's reference; the ranges hold the box's line_range and the reference's support.
+    target = make_target(name)
+    res = run_sampler(target, "gibbs", seed=1, settings=Settings(chains=4, mcmc_steps=20))
+    mass = res.stats["mass_outside_ranges"]
+    assert isinstance(mass, float) and res.summary()["mass_outside_ranges"] == mass
+    if target.gibbs_conditional is not None:
+        assert mass == 0.0  # closed form: no ranges
+        return
+    grid = make_grid(target)
+    ranges = sampling_ranges(target.box, grid.reference_support)
+    support = grid.reference_support
+    for axis, (lo, hi) in enumerate(ranges):
+        box_lo, box_hi = line_range(target.box, axis)
+        assert lo <= min(box_lo, support[2 * axis]) and hi >= max(box_hi, support[2 * axis + 1])
+    assert 0.0 <= mass < 1e-3 and mass == mass_outside(grid, ranges)
+
+
+def test_the_funnel_mass_outside_the_ranges_matches_quadrature():
+    target = make_target("funnel")
+    grid = make_grid(target)
+    wide = sampling_ranges(target.box, grid.reference_support)
+    assert wide[1][1] > 1000  # x reaches e^(v/2): the mouth is far wider than the box's +-12
+    for ranges in (wide, sampling_ranges(target.box)):  # the new ranges; the box's line_range
+        exact = _funnel_mass_outside(ranges)
+        assert abs(mass_outside(grid, ranges) - exact) < 1e-6, ranges
+    assert _funnel_mass_outside(wide) < 1e-5 < 0.01 < _funnel_mass_outside(sampling_ranges(target.box))
+    plan = methods.get("gibbs", "mcmc").build(target, grid, Settings(), np.zeros(2), 1.0)
+    _, info = plan.algorithm.step(np.random.default_rng(0), plan.algorithm.init(np.random.default_rng(0)))
+    assert abs(info.mass_outside_ranges - _funnel_mass_outside(wide)) < 1e-6
+
+
+def test_gibbs_without_a_grid_draws_on_the_box_or_the_given_ranges():
+    target = make_target("funnel")
+    chains = _draws(target, 4, 200, seed=3)
+    assert np.all(np.abs(chains[..., 1]) <= 24)  # line_range of the box's x side, [-12, 12]
+    ranges = ((-2.0, 3.0), (-1.0, 0.5))
+    trace = run(gibbs(target, np.zeros(2), np.full(2, 0.1), 4, ranges=ranges), 50, 0)
+    z = np.stack([s.positions for s in trace.states[1:]])
+    assert np.all((z[..., 0] >= -2) & (z[..., 0] <= 3) & (z[..., 1] >= -1) & (z[..., 1] <= 0.5))
+    assert math.isnan(trace.infos[0].mass_outside_ranges)  # no reference to compute it from
+    with pytest.raises(ValueError, match="ranges"):
+        gibbs(target, np.zeros(2), np.ones(2), 4, ranges=((1.0, 0.0), (-1.0, 1.0)))
+
+
+def test_grid_gibbs_samples_the_whole_funnel():
+    # One pass on the box's line_range gave Var(x) ~ 13 and Var(v) ~ 8.4 (the funnel cut to the
+    # ranges). Var(x) = e^4.5 ~ 90 is carried by a heavy tail (x² has sd ~ 1.4e4 in theory), so
+    # its MCSE, from the draws themselves, is wide; the ranges still cut Var(x) to 83.1.
+    target = make_target("funnel")
+    chains = _draws(target, 16, 8000, seed=1, grid=make_grid(target))
+    z_v, se_v = _var_z(chains[..., 0], 9.0)
+    z_x, se_x = _var_z(chains[..., 1], FUNNEL_VAR_X)
+    assert abs(z_v) < 4 and abs(z_x) < 4, (
+        f"Var(v) z = {z_v:.2f} (MCSE {se_v:.3f}), Var(x) z = {z_x:.2f} (MCSE {se_x:.1f})"
+    )
+
+
+def test_the_funnel_neck_is_resolved():
+    # x | v = -6 is N(0, e^-6), sd 0.050, on a range of +-1214: one pass puts it in one 2.4-wide cell.
+    target = make_target("funnel")
+    lo, hi = sampling_ranges(target.box, make_grid(target).reference_support)[1]
+    sd = math.exp(-3.0)
+    rng = np.random.default_rng(6)
+    parts = [grid_conditional(target, 1, np.full(2000, -6.0), rng, lo, hi) for _ in range(10)]  # 2000 rows at a time
+    draws, ok = (np.concatenate(p) for p in zip(*parts, strict=True))
+    assert ok.all() and abs(draws.std() / sd - 1) < 0.03, f"sd {draws.std():.4g} against {sd:.4g}"
+    assert abs(draws.mean()) < 4 * sd / math.sqrt(draws.size)
+    assert stats.kstest(draws, "norm", args=(0.0, sd)).pvalue > 0.01
+    one_pass, _ = grid_conditional(target, 1, np.full(2000, -6.0), np.random.default_rng(6), lo, hi, refine=False)
+    assert one_pass.std() > 10 * sd
+
+
+def test_a_spike_between_the_refined_nodes_falls_back_to_its_coarse_cell():
+    # ln p~ finite only within 1e-9 of c, a pass-1 midpoint: pass 1 sees it; pass 2's nodes
+    # (c falls on a cell boundary there) all miss it, so the draw is uniform in c's pass-1 cell.
+    lo, hi, m = -1.0, 1.0, 64
+    h = (hi - lo) / m
+    c = lo + h * (40 + 0.5)
+
+    def log_density(z):
+        return np.where(np.abs(z[..., 0] - c) < 1e-9, 0.0, -np.inf)
+
+    spike = types.SimpleNamespace(log_density=log_density)
+    draws, ok = grid_conditional(spike, 0, np.zeros(500), np.random.default_rng(2), lo, hi, m)
+    assert ok.all() and np.all(np.abs(draws - c) <= 0.5 * h) and draws.std() > 0.2 * h

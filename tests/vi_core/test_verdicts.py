@@ -8,7 +8,7 @@ import pytest
 from vi_core.api import run_vi
 from vi_core.grid import make_grid
 from vi_core.targets import make_target
-from vi_core.verdicts import KL_TOL, format_kl, kl_tolerance, mcmc_verdict, vi_verdict
+from vi_core.verdicts import KL_TOL, RULES, Evidence, format_kl, khat_threshold, kl_tolerance, mcmc_verdict, vi_verdict
 
 
 def test_a_q_on_one_lobe_of_u1_is_not_called_good():
@@ -36,50 +36,133 @@ def test_a_truncated_reference_changes_the_verdict():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "says"),
+    ("kwargs", "level", "says"),
     [
-        (dict(kl=0.5, kl_best=0.5, kl_local=0.5), "is large"),
-        (dict(kl=0.05, kl_best=0.01, kl_local=0.05), "optimiser's failure"),
-        (dict(kl=0.05, kl_best=0.01, kl_local=0.01), "had not converged"),
-        (dict(kl=0.05, kl_best=0.01, kl_local=0.05, n_optima=3), "3 local optima"),
+        (dict(kl=0.51, kl_best=0.51, kl_local=0.51), "bad", "All of it is the family's bias"),
+        (dict(kl=0.2, kl_best=0.01, kl_local=0.2), "warn", "optimiser's failure"),
+        (dict(kl=0.2, kl_best=0.01, kl_local=0.01), "warn", "had not converged"),
+        (dict(kl=0.2, kl_best=0.01, kl_local=0.2, n_optima=3), "warn", "3 local optima"),
     ],
 )
-def test_good_khat_with_contrary_evidence_is_not_good(kwargs, says):
-    v = vi_verdict(0.3, **kwargs)
-    assert v.level == "warn" and says in v.text, v.text
-    assert "only sees where q puts its draws" in v.text
+def test_the_exact_kl_leads_and_a_good_khat_does_not_override_it(kwargs, level, says):
+    v = vi_verdict(0.3, khat_draws=100_000, **kwargs)
+    assert v.level == level and says in v.text, v.text
+    assert v.text.index("KL(q || p) =") < v.text.index("Pareto k̂"), "the KL comes first"
+    assert "sees only where q puts" in v.text
 
 
 def test_optimisation_gap_is_split_into_unconverged_and_worse_optimum():
     v = vi_verdict(0.9, 1.0, kl_best=0.2, kl_local=0.7, n_optima=2, family="mean-field Gaussians")
-    assert v.level == "bad" and "0.80 nats above the best KL of mean-field Gaussians" in v.text
+    assert v.level == "bad" and "0.80 nats this run's optimisation gap" in v.text
+    assert "0.20 nats is the family's bias (the best of mean-field Gaussians)" in v.text
     assert "0.30 nats short" in v.text and "local optimum 0.50 nats worse" in v.text
 
 
-def test_khat_levels_alone():
-    assert vi_verdict(0.3, 0.0).level == "good"
-    assert vi_verdict(0.6, 0.0).level == "warn"
-    assert vi_verdict(0.9, 0.0).level == "bad"
-    assert vi_verdict(float("nan"), 0.0).level == "warn"
+def test_khat_never_overrides_the_kl():
+    # the level is the KL's; k̂ only adds a sentence (with its sample-size threshold)
+    for khat in (0.3, 0.69, 0.75, 1.5, float("nan")):
+        assert vi_verdict(khat, 0.001, khat_draws=100_000).level == "good"
+        assert vi_verdict(khat, 0.2, khat_draws=100_000).level == "warn"
+        assert vi_verdict(khat, 0.9, khat_draws=100_000).level == "bad"
+    assert "threshold 0.70" in vi_verdict(0.75, 0.001, khat_draws=100_000).text
+    assert "heavy tail" in vi_verdict(0.75, 0.001, khat_draws=100_000).text
+    assert "threshold 0.50" in vi_verdict(0.45, 0.001, khat_draws=100).text
+
+
+def test_khat_threshold_follows_the_sample_size():
+    # min(1 - 1/log10 S, 0.7): 0.5 at S = 100, 0.67 at 1000, 0.7 from about 2200 on
+    assert khat_threshold(100) == pytest.approx(0.5)
+    assert khat_threshold(1000) == pytest.approx(2 / 3)
+    assert khat_threshold(2200) == pytest.approx(0.7, abs=1e-3) and khat_threshold(100_000) == 0.7
+
+
+def test_khat_verdict_is_stable_over_seeds_for_newcomb_mean_field():
+    # The audit: at the app's old 10,000 draws the same q gave k̂ 0.41-0.94 over draw sets, so the sentence flipped.
+    from vi_core.api import KHAT_DRAWS
+    from vi_core.metrics import pareto_khat
+
+    t = make_target("newcomb")
+    q = run_vi(t, "gauss-mf", seed=0, grid=make_grid(t)).qs[-1]
+    thr = khat_threshold(KHAT_DRAWS)
+    below = [pareto_khat(t, q, seed=s, n=KHAT_DRAWS) < thr for s in range(10)]
+    assert max(sum(below), 10 - sum(below)) >= 8, below
+
+
+def _ev(**kw) -> Evidence:
+    base = dict(
+        rhat=np.array([1.002, 1.004]),
+        ess_bulk=np.array([1500.0, 1700.0]),
+        ess_tail=np.array([1200.0, 1300.0]),
+        tau=np.array([3.0, 3.5]),
+        n_chains=4,
+        n_kept=1500,
+        acceptance=0.9,
+        stats={"accept_stat": 0.85, "divergences": 0},
+        target_accept=0.8,
+    )
+    return Evidence(**{**base, **kw})
 
 
 def test_texts_are_plain():
     for v in (
         vi_verdict(0.3, 0.5, kl_best=0.1, kl_local=0.3, n_optima=2, reference_truncated=True, note="Shown: x."),
-        mcmc_verdict(np.array([1.3, 1.0]), np.array([20.0, 500.0]), 0.05),
+        *(mcmc_verdict(_ev(rhat=np.array([1.3, 1.0]), ess_bulk=np.array([20.0, 500.0])), (r,)) for r in RULES),
     ):
         assert not any(c in v.text for c in "*_`#[]"), v.text  # no Markdown
         assert v.level in ("good", "warn", "bad")
 
 
-def test_mcmc_verdict():
-    ok = mcmc_verdict(np.array([1.002, 1.004]), np.array([900.0, 1200.0]), 0.35)
-    assert ok.level == "good" and "R-hat = 1.004" in ok.text
-    slow = mcmc_verdict(np.array([1.05, 1.0]), np.array([900.0, 1200.0]), 0.35)
-    assert slow.level == "warn" and "Not converged" in slow.text
-    bad = mcmc_verdict(np.array([1.7, 1.2]), np.array([15.0, 40.0]), 0.03)
-    assert bad.level == "bad" and "Only 15 effective draws" in bad.text and "step is too big" in bad.text
-    assert "walkers crawl" in mcmc_verdict(np.array([1.0]), np.array([500.0]), 0.97).text
+def test_independent_chains_need_rhat_and_both_ess():
+    ok = mcmc_verdict(_ev(), ("chains", "hamiltonian"))
+    assert ok.level == "good" and "R-hat = 1.004" in ok.text and "1,500 for the bulk, 1,200 for the tails" in ok.text
+    assert mcmc_verdict(_ev(rhat=np.array([1.05, 1.0])), ("chains",)).level == "warn"
+    assert mcmc_verdict(_ev(rhat=np.array([1.2, 1.0])), ("chains",)).level == "bad"
+    low_tail = mcmc_verdict(_ev(ess_tail=np.array([300.0, 900.0])), ("chains",))
+    assert low_tail.level == "warn" and "300 for the tails" in low_tail.text and "Below 400" in low_tail.text
+
+
+def test_hamiltonian_judged_by_its_acceptance_statistic_not_the_moved_fraction():
+    # the fraction that moved (0.94) is not NUTS's acceptance statistic; the statistic (0.85) meets its 0.8 target
+    assert mcmc_verdict(_ev(acceptance=0.94), ("chains", "hamiltonian")).level == "good"
+    low = mcmc_verdict(_ev(stats={"accept_stat": 0.6, "divergences": 0}), ("chains", "hamiltonian"))
+    assert low.level == "warn" and "0.60, well below its target 0.80" in low.text
+    div = mcmc_verdict(_ev(stats={"accept_stat": 0.85, "divergences": 12}), ("chains", "hamiltonian"))
+    assert div.level == "warn" and "12 divergent transitions" in div.text
+
+
+def test_emcee_is_judged_by_its_autocorrelation_time_not_rhat():
+    # walkers are not independent chains: a high R-hat across them is not used
+    ens = dict(rhat=np.array([1.09, 1.08]), n_chains=32, acceptance=0.45)
+    long = mcmc_verdict(_ev(tau=np.array([17.0, 20.0]), **ens), ("autocorr", "ensemble_acceptance"))
+    assert long.level == "good" and "R-hat" not in long.text and "75 τ" in long.text
+    assert "2,400 independent draws" in long.text  # 32 walkers x 1500 steps / 20
+    short = mcmc_verdict(_ev(tau=np.array([40.0, 45.0]), **ens), ("autocorr", "ensemble_acceptance"))
+    assert short.level == "warn" and "50 τ = 2,250 steps" in short.text
+    assert mcmc_verdict(_ev(tau=np.array([200.0, 45.0]), **ens), ("autocorr",)).level == "bad"  # under 10 τ
+    high = mcmc_verdict(
+        _ev(tau=np.array([17.0, 20.0]), **{**ens, "acceptance": 0.71}), ("autocorr", "ensemble_acceptance")
+    )
+    assert high.level == "warn" and "0.2-0.5" in high.text
+
+
+def test_antithetic_chains_are_explained_never_shown_bare():
+    # HMC on Newcomb at a fixed path length: τ = -0.40 and 4,750 effective draws from 1,500
+    v = mcmc_verdict(_ev(ess_bulk=np.array([4750.0, 3400.0]), tau=np.array([-0.4, 0.45]), n_kept=375), ("chains",))
+    assert "More effective draws (4,750) than draws (1,500)" in v.text and "anti-correlated" in v.text
+    assert "τ = -0.40 < 1" in v.text or "τ = −0.40" in v.text or "τ = -0.4" in v.text
+
+
+def test_gibbs_reports_mass_outside_its_ranges():
+    cut = mcmc_verdict(_ev(stats={"mass_outside_ranges": 0.04, "stuck_updates": 0}), ("chains", "gibbs"))
+    assert cut.level == "warn" and "4.0% of the posterior lies outside those ranges" in cut.text
+    assert (
+        mcmc_verdict(_ev(stats={"mass_outside_ranges": 1e-6, "stuck_updates": 0}), ("chains", "gibbs")).level == "good"
+    )
+
+
+def test_unknown_rules_are_refused():
+    with pytest.raises(ValueError, match="unknown verdict rules"):
+        mcmc_verdict(_ev(), ("nope",))
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,9 @@ best). ``family`` names q's family in the verdict.
 Optional MCMC hooks: ``path(kept_state)`` -> ``Moves``, what the step did for the first few
 chains (Gibbs' staircase, HMC's leapfrog path), drawn by the animation; ``stats(infos)`` ->
 dict of sampler diagnostics over the run's per-step infos (e.g. divergences, step_size),
-carried into the result's summary. ``grid_evals``: the method works on the grid's n x n
+carried into the result's summary; ``rules``: which of vi_core.verdicts.RULES judge its draws
+(emcee's ensembles by the autocorrelation time, independent chains by R-hat and ESS, ...).
+``grid_evals``: the method works on the grid's n x n
 density evaluations (grid CAVI), which count as its density evaluations.
 """
 
@@ -98,7 +100,7 @@ class Method:
     path: Callable | None = None  # MCMC: kept state -> Moves
     stats: Callable | None = None  # MCMC: infos -> {name: number}
     grid_evals: bool = False
-    judge_acceptance: bool = True  # False for samplers that always accept (Gibbs): no verdict on the rate
+    rules: tuple[str, ...] = ("chains",)  # MCMC: the verdict rules that judge it (vi_core.verdicts.RULES)
 
     def __post_init__(self):
         if self.kind not in ("vi", "mcmc"):

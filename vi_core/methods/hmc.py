@@ -56,5 +56,6 @@ for _name, _label, _build, _extra, _stats in (
             draws=lambda kept: kept.positions,
             path=lambda kept: kept.moves,
             stats=_stats,
+            rules=("chains", "hamiltonian"),
         )
     )
