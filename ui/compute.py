@@ -42,7 +42,9 @@ from vi_core import budget, methods
 from vi_core import scaling as _scaling
 from vi_core import vb_gibbs as _vb_gibbs
 from vi_core.api import KHAT_DRAWS, MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
+from vi_core.api import run_sampler as _run_sampler
 from vi_core.api import run_timed as _run_timed
+from vi_core.api import run_vi as _run_vi
 from vi_core.api import warm_up as _warm_engine
 from vi_core.cavi import cavi as _cavi
 from vi_core.conjugate import Analysis, Moments
@@ -55,7 +57,7 @@ from vi_core.runner import run as _run_steps
 from vi_core.scaling import ACCURACY as SCALE_ACCURACY
 from vi_core.scaling import METHODS as SCALE_METHODS
 from vi_core.scaling import ScaleRecord
-from vi_core.settings import DEFAULTS
+from vi_core.settings import DEFAULTS, OLD_QUERY_KEYS
 from vi_core.settings import TABLE as SETTINGS_TABLE
 from vi_core.story import what_this_run_shows
 from vi_core.targets import REGISTRY, Target, make_target
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
     from ui.spec import RunSpec
 
 __all__ = [
+    "ANIMATIONS",
     "DEFAULT_N",
     "KHAT_DRAWS",
     "MAX_LENGTH",
@@ -77,6 +80,7 @@ __all__ = [
     "MCMC_METHODS",
     "MC_DRAWS",
     "NEWCOMB_OUTLIERS",
+    "OLD_QUERY_KEYS",
     "REGISTRY",
     "SCALE_ACCURACY",
     "SCALE_METHODS",
@@ -101,6 +105,7 @@ __all__ = [
     "ViResult",
     "burn_in",
     "cavi_q",
+    "checkpoint",
     "elbo_check",
     "fits_for",
     "format_kl",
@@ -112,11 +117,14 @@ __all__ = [
     "make_target",
     "mcmc_result",
     "methods",
+    "mp4_available",
     "newcomb_analysis",
     "precomputed_scaling",
     "preview_grid",
+    "race_animation",
     "race_figure",
     "run",
+    "run_here",
     "scale_record",
     "scale_slope",
     "vb_versus_gibbs",
@@ -126,6 +134,7 @@ __all__ = [
 ]
 
 OutOfTime = budget.OutOfTime
+checkpoint = budget.checkpoint  # a run's deadline and cancellation, for work the UI does under its budget (export)
 MAX_CONCURRENT = 2  # runs at once, each in its own worker process: the hosted demo has 2 cores
 RUN_BUDGET_S = 30.0  # hard limit on one side's run (grid, algorithm and scoring); its loop gets a share
 HEAVY = 4.0  # a run is heavy above this many times its method's default work
@@ -318,16 +327,56 @@ def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -
     return Outcome(grid, vi, mc, grid_s + vi_s + mc_s)
 
 
-def race_figure(spec: RunSpec, clock: str) -> go.Figure:
+ANIMATIONS = ("gif", "mp4", "png")  # the race's file exports (ui.export)
+
+
+def _render(kind: str, grid: Grid, vi: ViResult, mc: McmcResult, clock: str) -> bytes:
+    """In a worker process: the race as a file (ui.export), under the caller's budget."""
+    from ui import export
+
+    render = {"gif": export.render_gif, "mp4": export.render_mp4, "png": export.render_png}[kind]
+    return render(grid, vi, mc, clock)
+
+
+def mp4_available() -> bool:
+    """Whether this server can encode MP4 (an ffmpeg with libx264, e.g. from imageio-ffmpeg)."""
+    from ui import export
+
+    return export.mp4_available()
+
+
+@functools.lru_cache(maxsize=6)  # ~0.4 MB each: a class downloading the same lesson's GIF renders it once
+def race_animation(spec: RunSpec, clock: str, kind: str) -> bytes:
+    """The run's race as a GIF, an MP4 or a PNG of its last frame (ui.export: rendered without a browser), in a
+    worker process and within RUN_BUDGET_S, like a run (a visitor cannot tie up the server with exports)."""
+    if kind not in ANIMATIONS:
+        raise ValueError(f"kind must be one of {', '.join(ANIMATIONS)}, got {kind!r}")
+    out = run(spec)
+    with budget.within(RUN_BUDGET_S):
+        return ELSEWHERE.call(functools.partial(_render, kind, out.grid, out.vi, out.mc, clock))
+
+
+def run_here(spec: RunSpec) -> tuple[Grid, ViResult, McmcResult]:
+    """The spec's run in this process, as the workers compute it (vi_core.api.run_timed): the grid
+    make_grid(target, n_grid, box), then VI and MCMC on it with the spec's seed. For the command line (ui.export),
+    where no server and no worker processes are wanted."""
+    grid = make_grid(spec.target, spec.settings.n_grid, spec.box)
+    vi = _run_vi(spec.target, spec.vi, spec.seed, spec.settings, grid=grid)
+    mc = _run_sampler(spec.target, spec.mcmc, spec.seed, spec.settings, grid=grid)
+    return grid, vi, mc
+
+
+def race_figure(spec: RunSpec, clock: str, present: bool = False) -> go.Figure:
     """The animated figure, ready for st.plotly_chart (ui.figures.ready: sent without a second validation),
-    kept in memory by its dict's bytes: a rerun reuses it as it is (converting the dict again costs ~13 ms)."""
+    kept in memory by its dict's bytes: a rerun reuses it as it is (converting the dict again costs ~13 ms).
+    present: the presenter view's sizes (ui.figures.race.PRESENT)."""
     from ui import figures  # figures import this module's names
 
-    key = (spec, clock)
+    key = (spec, clock, present)
     fig = _FIGURES.get(key)
     if fig is None:
         out = run(spec)
-        spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock)
+        spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock, present)
         fig = figures.ready(spec_dict)  # converts the dict's arrays in place: sized as it is sent
         _FIGURES.put(key, fig, pin=spec == _default_spec(), size=jobs.nbytes(spec_dict))
     return fig

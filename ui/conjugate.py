@@ -327,7 +327,7 @@ def seeds_table(s) -> pd.DataFrame:
             "VB (ms)": f"{vb_t * 1e3:.3g}",
             "Gibbs as close (ms)": n(t * 1e3, "{:.3g}"),
             "draws": n(u, "{:,.0f}"),
-            "× VB's time": n(r, "{:,.0f}"),
+            "× VB's time": n(r, "{:,.0f}" if r >= 10 else "{:.2g}"),
         }
         for seed, vb_t, t, u, r in zip(s.seeds, s.vb_time_s, s.match_time_s, s.match_updates, s.ratio, strict=True)
     ]

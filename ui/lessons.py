@@ -46,14 +46,19 @@ class Lesson:
         # the Playground reads the query only in a fresh session.
         return "./?" + urlencode(self.query)
 
+    @property
+    def present_href(self) -> str:
+        """The same link in the presenter view (ui.playground: the race alone at a projector's size)."""
+        return "./?" + urlencode({**self.query, "view": "present"})
+
 
 LESSONS = [
     Lesson(
         "Mean-field VI under-estimates the variance",
         "A mean-field q must treat z₁ and z₂ as independent, so on this narrow ridge (ρ = 0.95) it shrinks to "
         "the ridge's width: each variance is 1 − ρ² ≈ 0.10 of the truth and KL ≈ 1.16 nats, all of it the family's "
-        "bias. Watch the red ellipses shrink to a small circle in the middle of the blue ridge while emcee's draws "
-        "spread along all of it and pass emcee's own convergence check.",
+        "bias. Watch the vermillion ellipses shrink to a small circle in the middle of the blue ridge while emcee's "
+        "draws spread along all of it and pass emcee's own convergence check.",
         RunSpec(make_target("gaussian", rho=0.95), "cavi", "emcee"),
         ("bad", "good"),
         "mcmc",
@@ -87,7 +92,7 @@ LESSONS = [
         "MCMC's hard case: Neal's funnel",
         "Random-walk Metropolis proposes from one Gaussian everywhere (tuned to the draws during burn-in): too wide "
         "for the funnel's narrow neck (left), where most proposals are rejected, and too narrow for its wide mouth "
-        "(right), so its 32 chains still disagree (R-hat ≈ 1.1, not yet trustworthy) and, on the W1 yardstick, "
+        "(right), so its 32 chains still disagree (R-hat ≈ 1.07, not yet trustworthy) and, on the W1 yardstick, "
         "miss the tails. Switch the sampler to Gibbs sampling, whose exact 1D draws reach into neck and mouth "
         "alike, and the verdict turns good while the marginal W1 roughly halves.",
         RunSpec(make_target("funnel"), "cavi", "rwm"),
@@ -185,5 +190,9 @@ def render() -> None:
                 st.markdown(f"##### {i}. {lesson.title}")
                 st.markdown(lesson.caption)
                 st.caption(_setup(lesson))
-                st.link_button("Open in the Playground", lesson.href, type="primary", icon="▶️")
+                b1, b2 = st.columns(2)
+                b1.link_button("Open in the Playground", lesson.href, type="primary", icon="▶️", width="stretch")
+                b2.link_button(
+                    "Present on a projector", lesson.present_href, icon=":material/co_present:", width="stretch"
+                )
                 st.code(urljoin(here, lesson.href), language=None, wrap_lines=True)

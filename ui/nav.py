@@ -77,6 +77,8 @@ def sidebar_nav() -> None:
 def start(script: str) -> Page:
     """A page script's first call: page config from its PAGES row, then the sidebar."""
     page = page_for(script)
-    st.set_page_config(page_title=page.title, page_icon=page.tab_icon, layout="wide")
+    # the presenter view (?view=present) opens with the sidebar closed: the race has the whole projector
+    sidebar = "collapsed" if st.query_params.get("view") == "present" else "auto"
+    st.set_page_config(page_title=page.title, page_icon=page.tab_icon, layout="wide", initial_sidebar_state=sidebar)
     sidebar_nav()
     return page

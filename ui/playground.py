@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -48,7 +49,16 @@ INTRO = (
 
 
 # Less top padding: on a 1280x720 projector the race should start above the fold.
-_CSS = "<style>.block-container{padding-top:2.2rem;padding-bottom:1rem}</style>"
+_CSS_TABLE = (
+    # the Results table (results_html): Streamlit's table look, row names with a dotted underline (a tooltip)
+    ".results-table{width:100%;border-collapse:collapse;font-size:0.9rem}"
+    ".results-table th,.results-table td{border-bottom:1px solid rgba(49,51,63,.1);padding:.3rem .5rem;"
+    "text-align:left;vertical-align:top}"
+    ".results-table abbr{text-decoration:underline dotted;cursor:help}"
+)
+_CSS = "<style>.block-container{padding-top:2.2rem;padding-bottom:1rem}" + _CSS_TABLE + "</style>"
+# The presenter view: the race starts right under Streamlit's header bar.
+_CSS_PRESENT = "<style>.block-container{padding-top:3.2rem;padding-bottom:1rem}" + _CSS_TABLE + "</style>"
 
 # ------------------------------------------------------------------------------------ state
 
@@ -95,6 +105,7 @@ def _widgets_to_spec() -> RunSpec:
         box = parse_user_box(text) if text else None
         box = None if box == target.box else box
     kw = {s.field: ss[f"s_{s.query}"] for s in FORM}
+    _check_bounds(kw)
     return RunSpec(target, ss.vi, ss.mcmc, int(ss.seed), Settings(**kw), box)
 
 
@@ -170,11 +181,25 @@ _WALKERS = next(s for s in FORM if s.field == "walkers")
 
 
 def _setting_input(s) -> None:
-    """One number input from a row of vi_core.settings.TABLE (label, Playground bounds, step, format, help)."""
-    kw = {"step": s.kind(s.step)} if s.step is not None else {}
+    """One number input from a row of vi_core.settings.TABLE (label, step, format, help; its Playground bounds in
+    the help). No min or max on the widget: given them, Streamlit marks a value typed outside them red and keeps
+    the old one, so Run silently ran the old settings; ``_check_bounds`` says what is wrong instead."""
+    kw = {"step": s.kind(s.step)} if s.step is not None else {"step": s.kind(1) if s.kind is int else None}
     if s.fmt is not None:
         kw["format"] = s.fmt
-    st.number_input(s.label, s.kind(s.ui_lo), s.kind(s.ui_hi), key=f"s_{s.query}", help=s.help, **kw)
+    bounds = f" From {s.kind(s.ui_lo):g} to {s.kind(s.ui_hi):g}."
+    st.number_input(s.label, key=f"s_{s.query}", help=s.help + bounds, **{k: v for k, v in kw.items() if v})
+
+
+def _check_bounds(values: dict) -> None:
+    """The Playground's bounds for every setting (vi_core.settings.TABLE's ui_lo/ui_hi), as one plain ValueError."""
+    for s in FORM:
+        v = values[s.field]
+        if v is None or not (s.ui_lo <= v <= s.ui_hi):
+            raise ValueError(
+                f"{s.label} = {v if v is not None else 'empty'} is outside {s.kind(s.ui_lo):g}–{s.kind(s.ui_hi):g}: "
+                "type a value in that range and press Run again."
+            )
 
 
 def _auto_box(name: str) -> tuple[float, ...]:
@@ -199,9 +224,10 @@ def _step(lo: float, hi: float) -> float:
 def render() -> None:
     compute.warm_up()
     _init_state()
-    st.markdown(_CSS, unsafe_allow_html=True)
-    st.markdown("### Variational inference and MCMC, side by side")
-    st.caption(INTRO)
+    st.markdown(_CSS_PRESENT if presenting() else _CSS, unsafe_allow_html=True)
+    if not presenting():
+        st.markdown("### Variational inference and MCMC, side by side")
+        st.caption(INTRO)
     for note in st.session_state.pop("notices", []):  # they quote the link: shown as plain text
         st.warning(plain(note), icon=":material/warning:")
 
@@ -209,9 +235,18 @@ def render() -> None:
     try:
         pending = _widgets_to_spec()
     except ValueError as exc:
-        # a bad typed expression or box: say so beside the text box; nothing runs
-        st.session_state.expr_error_slot.error(plain(exc), icon=":material/block:")
+        # a bad typed expression, box or setting: say so beside the inputs, once; nothing runs
+        st.session_state.expr_error_slot.error(("Run did nothing: " if submitted else "") + plain(exc),
+                                               icon=":material/block:")  # fmt: skip
         pending = None
+        if submitted:
+            # the last run's results (and any error of their own) go, so the new error is the only one on screen;
+            # the page says where to look (the sidebar holds the message, beside the input)
+            st.session_state.active = None
+            st.info(
+                "Run did nothing: fix the input the sidebar marks, then press **Run**.", icon=":material/arrow_back:"
+            )
+            return
     if submitted and pending is not None:
         st.session_state.active = pending
     active: RunSpec | None = st.session_state.get("active")
@@ -226,7 +261,11 @@ def render() -> None:
         st.error(user_message(exc), icon=":material/block:")
         return
     slot.empty()
-    st.query_params.from_dict({**to_query(active, st.session_state.get("clock", "iteration")), "run": "1"})
+    st.query_params.from_dict(
+        {**to_query(active, st.session_state.get("clock", "iteration")), "run": "1", **_view_query()}
+    )
+    if submitted:
+        keys.collapse_sidebar_on_phone()
     if pending != active:
         st.info("Settings changed since the last run: press **Run** to apply them.", icon=":material/info:")
     _results(active, out)
@@ -269,9 +308,7 @@ def _grid_warnings(grid) -> None:
         st.info(n, icon=":material/info:")
 
 
-def _results(spec: RunSpec, out: compute.Outcome) -> None:
-    grid, vi, mc = out.grid, out.vi, out.mc
-    _grid_warnings(grid)
+def _clock_control() -> None:
     st.segmented_control(
         "Clock",
         CLOCKS,
@@ -281,15 +318,53 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
         help="By iteration: each method at the same fraction of its run. By wall-clock time: each panel shows "
         "where its method truly was at the same instant.",
     )
+
+
+def _legend(vi, mc) -> None:
     st.markdown(
-        f"**Left:** <span style='color:{figures.VI_COLOUR}'>{vi.label}</span> — q's 1, 2, 3σ contours. "
-        f"**Right:** <span style='color:{figures.MCMC_COLOUR}'>{mc.label}</span> — draws so far "
-        "(orange: the walkers now)." + _moves_caption(mc) + " Below: the ELBO climbing, the exact split "
+        f"**Left:** <span style='color:{figures.VI_COLOUR}'>{vi.label}</span> — q's 1, 2, 3σ contours "
+        "(vermillion). "
+        f"**Right:** <span style='color:{figures.MCMC_COLOUR}'>{mc.label}</span> — draws so far (blue; "
+        "orange: the walkers now)." + _moves_caption(mc) + " Below: the ELBO climbing, the exact split "
         "ln p(X) = ELBO + KL, and each method's distance to the truth against wall-clock time.",
         unsafe_allow_html=True,
     )
-    st.plotly_chart(compute.race_figure(spec, st.session_state.clock), key="race", config={"displaylogo": False})
-    keys.animation_keys("race")
+
+
+def presenting() -> bool:
+    """The presenter view (?view=present): the race alone at a projector's size, the keyboard on it at once."""
+    return st.query_params.get("view") == "present"
+
+
+def _view_query() -> dict[str, str]:
+    """The link keys that keep the presenter view (kept in the address and in the share link)."""
+    return {"view": "present"} if presenting() else {}
+
+
+def _results(spec: RunSpec, out: compute.Outcome) -> None:
+    grid, vi, mc = out.grid, out.vi, out.mc
+    present = presenting()
+    query = {**to_query(spec, st.session_state.get("clock", "iteration")), "run": "1"}
+    if not present:
+        _grid_warnings(grid)
+        _clock_control()
+        _legend(vi, mc)
+    race = compute.race_figure(spec, st.session_state.clock, present)
+    st.plotly_chart(race, key="race", config={"displaylogo": False})
+    keys.animation_keys("race", hint=not present, focus=present)
+    if present:
+        st.markdown(
+            "Space plays or pauses, ← → step, Home / End jump · "
+            f"[Leave the presenter view](?{urlencode(query)}) · scroll down for the numbers"
+        )
+        _clock_control()
+        _legend(vi, mc)
+        _grid_warnings(grid)
+    else:
+        st.markdown(
+            f"[Presenter view](?{urlencode({**query, 'view': 'present'})}): the race alone, sized for a "
+            "projector (1280 × 720 and up), text ≥ 18 px, the keyboard on it at once."
+        )
     # Drawn from the numbers (vi_core.story), so it cannot contradict the verdicts below.
     st.container(border=True, key="story").markdown(
         "**What this run shows.** " + " ".join(compute.what_this_run_shows(vi, mc))
@@ -298,11 +373,15 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
     tol = kl_tolerance(grid, on_grid=vi.w1 is not None)  # a grid q's ELBO is a sum over the cells
     kl_text = format_kl(float(vi.kl[-1]), tol)
     c = st.columns(5)
-    c[0].metric("ln p(X) (quadrature)", f"{grid.log_z:.4f}", help=f"The exact reference: {grid.reference.method}.")
-    c[1].metric("ELBO(q)", f"{vi.elbo[-1]:.4f}")
-    c[2].metric("KL(q ‖ p)", "—" if kl_text.startswith("error") else kl_text)
-    c[3].metric("VI wall time", _fmt_s(vi.wall_time_s))
-    c[4].metric("MCMC wall time", _fmt_s(mc.wall_time_s))
+    c[0].metric(
+        "ln p(X) (quadrature)",
+        f"{grid.log_z:.4f}",
+        help=f"{GLOSSARY['ln p(X)']} The exact reference: {grid.reference.method}.",
+    )
+    c[1].metric("ELBO(q)", f"{vi.elbo[-1]:.4f}", help=GLOSSARY["ELBO"])
+    c[2].metric("KL(q ‖ p)", "—" if kl_text.startswith("error") else kl_text, help=GLOSSARY["KL(q‖p)"])
+    c[3].metric("VI wall time", _fmt_s(vi.wall_time_s), help=GLOSSARY["wall time"])
+    c[4].metric("MCMC wall time", _fmt_s(mc.wall_time_s), help=GLOSSARY["wall time"])
     if kl_text.startswith("error"):
         st.error(kl_text[len("error: ") :].capitalize(), icon=":material/error:")
     else:
@@ -344,7 +423,9 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
     # st.table: static HTML, no grid widget (st.dataframe's first use costs ~0.5 s and slows playback)
     # one column per method, one row per quantity: reads down, and fits a phone
     rows = _table(vi, mc, tol)
-    st.table({r["method"]: {k: v for k, v in r.items() if k != "method"} for r in rows})
+    st.markdown(results_html(rows), unsafe_allow_html=True)
+    with st.expander("What the rows mean"):
+        st.markdown("\n".join(f"- **{k}**: {GLOSSARY[k]}" for k in rows[0] if k != "method"))
     # Verdicts in bordered boxes, not st.error: a bad fit is a finding, not a failure of the app.
     # Icon shapes and words carry the level, so nothing depends on telling colours apart.
     for col, who, level, text in zip(
@@ -433,6 +514,63 @@ def _ess_per_kilo_eval(mc) -> float:
     return float(np.min(mc.ess)) / spent * 1000 if spent > 0 else math.nan
 
 
+# One line for every row of the Results table and every metric (shown on hover, and listed under the table).
+GLOSSARY = {
+    "ln p(X)": "The log evidence: ln of the integral of p(X, z) over z, computed exactly by quadrature. "
+    "ln p(X) = ELBO + KL for any q.",
+    "wall time": "Seconds the method's own loop ran on this server (scoring and pictures not included).",
+    "time / step": "Wall time divided by the steps taken: one VI update, or one move of every walker or chain.",
+    "steps": "VI: optimisation steps (CAVI: sweeps). MCMC: steps of every walker or chain, burn-in included.",
+    "evaluations (density + gradient)": "How often the method evaluated ln p(X, z) and its gradient: a cost that "
+    "does not depend on the machine.",
+    "ELBO": "Evidence lower bound E_q[ln p(X, z)] − E_q[ln q(z)], exact on the grid: what VI maximises; it is "
+    "ln p(X) − KL, so it never exceeds ln p(X).",
+    "KL(q‖p)": "KL(q ‖ p(z|X)) in nats: how far q is from the exact posterior (0 means q is the posterior). "
+    "Exact here: ln p(X) − ELBO.",
+    "best KL in family": "The smallest KL any q of this family reaches on this target (found outside the clock): "
+    "the family's bias, which more steps cannot remove.",
+    "optimisation gap": "This run's KL minus the family's best: what the optimiser left undone (more steps or "
+    "another start can close it).",
+    "MMD": "Maximum mean discrepancy to the exact posterior, Gaussian kernel as wide as the posterior's sd: "
+    "0 is a perfect match; it hardly sees missing tails.",
+    "W1 (sd)": "Mean over both coordinates of the 1-Wasserstein distance between the method's marginal and the "
+    "exact one, in posterior sds: mass missed far out counts by how far.",
+    "mean error": "Distance between the method's mean and the exact posterior mean (Euclidean).",
+    "cov error": "Distance between the method's covariance matrix and the exact one (Frobenius norm): 0 when "
+    "the spread and tilt are right.",
+    "acceptance": "Fraction of proposals accepted after burn-in (HMC/NUTS: their mean acceptance statistic, "
+    "compared with the target acceptance they tuned to).",
+    "ESS (min)": "Effective sample size: how many independent draws the correlated chain is worth (bulk: for "
+    "the middle; tail: for the 5 % and 95 % quantiles; emcee: walkers × steps / τ).",
+    "ESS / s": "Effective draws per second of wall time: a sampler's speed.",
+    "ESS / 1000 evals": "Effective draws per 1000 density and gradient evaluations: speed without the machine.",
+    "R-hat (max)": "Rank-normalised R-hat: compares the chains with each other; above 1.01 they have not yet "
+    "agreed on one distribution. Not used for emcee, whose walkers are not independent.",
+    "τ (steps, max)": "Integrated autocorrelation time: steps between nearly independent draws. emcee wants a run "
+    "of at least 50 τ after burn-in.",
+    "divergences": "HMC/NUTS trajectories whose simulated energy blew up after warm-up: the region where they "
+    "began is under-sampled.",
+    "Pareto k̂": "Fitted tail of the importance ratios p/q over draws of q: above the threshold, q is too narrow "
+    "somewhere. A second opinion beside the exact KL.",
+}
+
+
+def results_html(rows: list[dict]) -> str:
+    """The Results table (one column per method, one row per quantity) as HTML whose row names carry their
+    GLOSSARY line as a tooltip. Every cell is escaped: method labels and values are ours, but a table is no
+    place to trust that."""
+    head = "".join(f"<th>{html.escape(r['method'])}</th>" for r in rows)
+    body = []
+    for key in (k for k in rows[0] if k != "method"):
+        cells = "".join(f"<td>{html.escape(str(r[key]))}</td>" for r in rows)
+        tip = html.escape(GLOSSARY[key], quote=True)
+        body.append(f'<tr><th scope="row"><abbr title="{tip}">{html.escape(key)}</abbr></th>{cells}</tr>')
+    return (
+        '<table class="results-table"><thead><tr><th></th>' + head + "</tr></thead><tbody>"
+        + "".join(body) + "</tbody></table>"
+    )  # fmt: skip
+
+
 def _khat(khat: float) -> str:
     """k̂ with the threshold for the number of draws it came from."""
     if khat == -math.inf:
@@ -443,7 +581,9 @@ def _khat(khat: float) -> str:
 
 
 def _acceptance(mc) -> str:
-    """The fraction of steps that moved; for HMC/NUTS their acceptance statistic against its target."""
+    """The fraction of steps after burn-in that moved; for HMC/NUTS their acceptance statistic; Gibbs always moves."""
+    if "gibbs" in methods.get(mc.method).rules:
+        return "— (always accepts)"
     stat = mc.stats.get("accept_stat")
     if stat is not None and math.isfinite(stat):
         return f"{stat:.2f} (statistic; moved {mc.acceptance:.2f})"
@@ -466,11 +606,13 @@ def _ess(mc) -> str:
 
 
 def _tau(mc) -> str:
+    """The largest τ; below 1 (where the estimator can even go negative) it is not a time but a sign of
+    anti-correlated draws, and is said so."""
     tau = mc.tau[np.isfinite(mc.tau)]
     if not tau.size:
         return "—"
     if tau.min() < 1:
-        return f"{tau.min():.2f} (< 1: anti-correlated draws)"
+        return "< 1: anti-correlated draws (see the verdict)"
     return f"{tau.max():.1f}"
 
 
@@ -538,7 +680,7 @@ def _table(vi, mc, tol: float) -> list[dict]:
 
 def _share_and_export(spec: RunSpec, out: compute.Outcome) -> None:
     st.subheader("Share and export")
-    query = {**to_query(spec, st.session_state.get("clock", "iteration")), "run": "1"}
+    query = {**to_query(spec, st.session_state.get("clock", "iteration")), "run": "1", **_view_query()}
     base = (st.context.url or "").split("?")[0]
     st.caption("Link to this exact run (copy with the button on the right):")
     st.code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
@@ -551,6 +693,27 @@ def _share_and_export(spec: RunSpec, out: compute.Outcome) -> None:
     c[2].download_button(
         "Summary (JSON)", partial(summary_json, spec, out), "summary.json", "application/json", on_click="ignore"
     )
+    # the animation for slides: drawn on the server (no browser), every panel, a time stamp a frame, no controls
+    clock = st.session_state.get("clock", "iteration")
+    name = f"race-{spec.target.name}-{spec.vi}-{spec.mcmc}"
+    a = st.columns(3)
+    a[0].download_button(
+        "Animation (GIF)", partial(compute.race_animation, spec, clock, "gif"), f"{name}.gif", "image/gif",
+        on_click="ignore", help="The race as a looping GIF, 1280 × 720: for slides. Made on the server in a second "
+        "or two.",
+    )  # fmt: skip
+    if compute.mp4_available():
+        a[1].download_button(
+            "Animation (MP4)", partial(compute.race_animation, spec, clock, "mp4"), f"{name}.mp4", "video/mp4",
+            on_click="ignore", help="The race as an H.264 video, 1280 × 720.",
+        )  # fmt: skip
+    else:
+        a[1].caption("MP4: this server has no video encoder; `python -m ui.export --mp4` makes one where "
+                     "imageio-ffmpeg is installed.")  # fmt: skip
+    a[2].download_button(
+        "Last frame (PNG)", partial(compute.race_animation, spec, clock, "png"), f"{name}.png", "image/png",
+        on_click="ignore", help="The race's last frame, without the Play controls.",
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------ exports

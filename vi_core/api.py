@@ -206,7 +206,9 @@ class McmcResult:
     stats: the sampler's own diagnostics (e.g. divergences, step_size; the method's ``stats``
     hook). Samplers that record their moves (``path`` hook): paths (T, C, L, 2) float32, the
     path each step took for the first C chains (NaN-padded), path_accepted/path_divergent
-    (T, C); divergent (T, W) bool for every walker where the sampler reports it, else None."""
+    (T, C); divergent (T, W) bool for every walker where the sampler reports it, else None.
+    w1_resolution: the W1 that as many independent exact draws as its effective draws would score on average
+    (Yardstick.w1_resolution): a final w1_sd near it is Monte Carlo noise, not bias."""
 
     method: str
     chain: np.ndarray
@@ -226,6 +228,7 @@ class McmcResult:
     path_accepted: np.ndarray | None = None
     path_divergent: np.ndarray | None = None
     divergent: np.ndarray | None = None
+    w1_resolution: float = math.nan
 
     def __getattr__(self, name: str):
         if name in mcmc.Diagnostics._fields:
@@ -481,6 +484,7 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
         path_accepted=path_accepted,
         path_divergent=path_divergent,
         divergent=_divergent(trace.infos),
+        w1_resolution=yard.w1_resolution(d.ess),
     )
 
 

@@ -30,7 +30,11 @@ typed -- has each 1D conditional drawn by inverse CDF on a grid refined where it
   h2 = 5-6 h1 / M: the funnel's neck at v = -6 (sd e^-3 = 0.050, h1 = 2.4) gets h2 = 0.014,
   its variance off by 0.7 % (at v = -9, sd 0.011: 13 %, where v < -9 holds 0.1 % of the mass).
   A single pass would put that neck in one 2.4-wide cell. Not caught: a spike beside a wide mode
-  whose midpoints all lie 36 nats below the row's largest (one pass misses it too).
+  whose midpoints all lie 36 nats below the row's largest (one pass misses it too); and two narrow
+  spikes far apart in one row: pass 2 spans both, its cells as wide as their distance / M, and a
+  spike narrower than a cell whose mass falls between two midpoints can lose all its weight (one
+  pass misses it the same way; refining each cluster of kept cells on its own would resolve it, and is
+  not done: no built-in target has such a row).
 * cost: 4 x C x M density evaluations a sweep (two batches of (C, M, 2) points per axis;
   pass 2 only for chains whose pass 1 found mass), against 2 x C draws for closed-form
   conditionals: 16384 evaluations a sweep at 4 chains, twice the one-pass cost.

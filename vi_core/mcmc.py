@@ -7,11 +7,12 @@ emcee's per-step Python overhead dominates on cheap 2D densities, so the default
 many walkers and few steps, and the log density is vectorised over walkers.
 Diagnostics: ESS and R-hat from arviz-stats (walkers as chains) and emcee's integrated
 autocorrelation time on the draws after burn-in; the acceptance fraction over every step,
-as emcee's own ``acceptance_fraction`` counts it.
+after burn-in (emcee's ``acceptance_fraction`` counts every step; our samplers tune their proposals in burn-in).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import emcee
@@ -136,6 +137,10 @@ def chain_of(trace: Trace, draws=lambda s: s) -> McmcRun:
     return McmcRun(chain[1:], trace.times[1:], accepted)
 
 
+_NAN2 = np.full(2, np.nan)
+_NAN2.flags.writeable = False  # one default shared by every Diagnostics that lacks these: never written
+
+
 class Diagnostics(NamedTuple):
     """On the draws after burn-in; per coordinate (2,): ess, rhat, tau, ess_bulk, ess_tail, mcse_mean,
     mcse_sd. rhat: rank-normalised, chains (walkers) as chains. ess: the effective draws the method's own
@@ -150,10 +155,10 @@ class Diagnostics(NamedTuple):
     tau: np.ndarray
     mean: np.ndarray
     cov: np.ndarray
-    ess_bulk: np.ndarray = np.full(2, np.nan)
-    ess_tail: np.ndarray = np.full(2, np.nan)
-    mcse_mean: np.ndarray = np.full(2, np.nan)
-    mcse_sd: np.ndarray = np.full(2, np.nan)
+    ess_bulk: np.ndarray = _NAN2
+    ess_tail: np.ndarray = _NAN2
+    mcse_mean: np.ndarray = _NAN2
+    mcse_sd: np.ndarray = _NAN2
     n_chains: int = 0
     n_kept: int = 0
 
@@ -186,7 +191,8 @@ def diagnostics(run: McmcRun, ensemble: bool = False) -> Diagnostics:
         ess = ess_bulk
     return Diagnostics(
         n_samples=flat.shape[0],
-        acceptance=float(run.accepted.mean()),
+        # after burn-in: what the kept draws were made with (RWM, HMC and NUTS tune their proposals in burn-in)
+        acceptance=float(run.accepted[burn_in(run.chain.shape[0]) :].mean()) if run.accepted.size else math.nan,
         ess=ess,
         rhat=rhat,
         tau=tau,

@@ -400,6 +400,23 @@ class Yardstick:
         tables = self._cdf_tables
         return 0.5 * sum(_w1_empirical(np.sort(z[:, k]), *tables[k]) / self.bandwidth[k] for k in (0, 1))
 
+    def w1_resolution(self, n) -> float:
+        """The W1 (as ``w1_samples`` measures it) that n independent exact draws score on average: the yardstick's
+        Monte Carlo resolution at that many draws. E|F_n(t) - F(t)| ≈ sqrt(2 F(1 - F) / (π n)) (the binomial's
+        normal limit), so E[W1] ≈ sqrt(2 / (π n)) ∫ sqrt(F(1 - F)) dt per coordinate (trapezoid on the table),
+        divided by the sd and averaged. n: a number or one per coordinate (2,); for correlated draws their
+        effective numbers, which makes it a rough guide (bulk ESS is about the mean, not every quantile). nan
+        where an n is below 1."""
+        ns = np.broadcast_to(np.asarray(n, dtype=float), (2,))
+        if not (np.isfinite(ns).all() and (ns >= 1).all()):
+            return float("nan")
+        total = 0.0
+        for k, (e, f) in enumerate(self._cdf_tables):
+            g = np.sqrt(np.clip(f * (1.0 - f), 0.0, None))
+            spread = float(np.sum(0.5 * (g[1:] + g[:-1]) * np.diff(e))) / self.bandwidth[k]
+            total += spread * math.sqrt(2.0 / (math.pi * ns[k]))
+        return 0.5 * total
+
     def w1_q(self, q: GaussianQ | GridProductQ) -> float:
         """Mean over the two coordinates of W1(q's marginal, exact marginal) / exact sd.
 
@@ -442,7 +459,8 @@ class Yardstick:
 def pareto_khat(target: Target, q: GaussianQ | GridProductQ, seed: int = 0, n: int = 10_000) -> float:
     """Pareto k-hat of the importance ratios p~/q over n draws from q (PSIS diagnostic).
 
-    k < 0.5: q is a good importance proposal; 0.5-0.7: usable; > 0.7: don't trust q.
+    Below min(1 - 1/log10 n, 0.7) (vi_core.verdicts.khat_threshold) importance sampling from q is reliable; it
+    is noisy for small n (the app uses 100,000 draws) and a second opinion beside an exact KL.
     """
     z = q.sample(np.random.default_rng(seed), n)
     with np.errstate(all="ignore"):

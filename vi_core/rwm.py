@@ -41,7 +41,8 @@ class RwmState(NamedTuple):
 def _log_density(target: Target, z: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         lp = np.asarray(target.log_density(z), dtype=float)
-    return np.where(np.isnan(lp), -np.inf, lp)
+    # nan (outside the support) and +inf (a density that is not one) carry no mass, as in vi_core.gibbs
+    return np.where(np.isnan(lp) | np.isposinf(lp), -np.inf, lp)
 
 
 def _empty_window() -> tuple:
@@ -88,7 +89,9 @@ def _tuned(chol: np.ndarray, window: tuple, n_chains: int) -> np.ndarray:
         return chol
     m = s1 / n
     cov = s2 / n - np.outer(m, m)
-    cov = (n / (n + 5.0)) * cov + 1e-6 * (5.0 / (n + 5.0)) * np.eye(2)  # as Stan regularises its metric
+    # shrunk towards a small multiple of I as Stan shrinks its metric (its 1e-3 is for unit-scale posteriors; a
+    # narrow posterior here can have variances far below that)
+    cov = (n / (n + 5.0)) * cov + 1e-6 * (5.0 / (n + 5.0)) * np.eye(2)
     try:
         return np.linalg.cholesky(ADAPT_SCALE * cov)
     except np.linalg.LinAlgError:

@@ -251,8 +251,11 @@ def _ms(s: float) -> str:
 
 
 def _n(v: float) -> str:
-    """A ratio or a count, to the unit with thousands separators; ∞ for "never"."""
-    return f"{v:,.0f}" if math.isfinite(v) else "∞"
+    """A ratio or a count: whole units with thousands separators from 10 on, two significant digits below (a
+    ratio of 1.3 is not "1"); ∞ for "never"."""
+    if not math.isfinite(v):
+        return "∞"
+    return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
 
 
 def verdict(s: OverSeeds) -> str:
@@ -299,7 +302,12 @@ def verdict(s: OverSeeds) -> str:
         f"{ex.mean_mu:.3f} (exact). VB's price is the spread: sd(μ) = {vb.sd_mu:.4f} against {ex.sd_mu:.4f} "
         f"({vb.sd_mu / ex.sd_mu - 1:+.1%}); Gibbs gives {gb.sd_mu:.4f}."
     )
-    if s.lo_ratio > 1:
+    if s.never == k:
+        parts.append(
+            f"On this model the claim cannot be checked from these runs: Gibbs did not get as close as VB in any of "
+            f"the {k} seeds within its {c.steps:,} sweeps."
+        )
+    elif s.lo_ratio > 1:
         spread = (
             " By how much is not one number: the noise of a few thousand draws decides when Gibbs' distance last "
             "rises above VB's, so no one seed's ratio measures the speed-up."

@@ -126,11 +126,12 @@ def vi_verdict(
     reference_truncated: bool = False,
     family: str = "this family",
     note: str = "",
-    khat_draws: int = 0,
+    khat_draws: int,
 ) -> Verdict:
     """Did VI work? Led by the exact KL and its split into the family's bias and this run's gap.
 
-    khat: Pareto k̂ of p~/q from ``khat_draws`` draws (a second opinion, never the level);
+    khat: Pareto k̂ of p~/q from ``khat_draws`` draws (required: its threshold depends on them; a second
+    opinion, never the level);
     kl: KL(q || p) of the final q, exact; kl_best: the family's best KL (nan: unknown);
     kl_local: KL of the local optimum this run was heading for (nan: unknown); n_optima:
     distinct local optima of the family's ELBO found; reference_truncated: the reference
@@ -171,6 +172,11 @@ def vi_verdict(
         if math.isfinite(basin) and basin > GAP_TOL:
             text += f" It climbed to a local optimum {_nats(basin)} nats worse than the best."
         parts.append(text)
+    elif math.isfinite(gap) and gap < -GAP_TOL:
+        parts.append(
+            f"This run ended {_nats(-gap)} nats below the best of {family} that the search outside the clock found "
+            f"({_nats(max(kl_best, 0.0))}): the search missed this optimum, so the split into bias and gap is unknown."
+        )
     elif math.isfinite(kl_best) and math.isfinite(kl) and kl > KL_GOOD:
         parts.append(
             f"All of it is the family's bias: the best of {family} has KL {_nats(max(kl_best, 0.0))}, and this run "
@@ -232,6 +238,15 @@ def _min(a) -> float:
     return float(a[np.isfinite(a)].min()) if np.isfinite(a).any() else math.nan
 
 
+def _beside(x: float, threshold: float, digits: int = 3) -> str:
+    """x printed with enough decimals to show which side of ``threshold`` it is on (1.0104 is not "1.010 > 1.01")."""
+    for d in range(digits, digits + 5):
+        text = f"{x:.{d}f}"
+        if (float(text) > threshold) == (x > threshold) and float(text) != threshold:
+            return text
+    return f"{x:.{digits + 5}f}"
+
+
 def ensemble_ess(ev: Evidence) -> np.ndarray:
     """emcee's effective draws per coordinate: walkers x kept steps / τ (2,); nan where τ is not positive."""
     tau = np.asarray(ev.tau, dtype=float)
@@ -247,8 +262,8 @@ def _autocorr(ev: Evidence) -> list[Finding]:
     need = math.ceil(TAU_RUNS * tau)
     ess = _min(ensemble_ess(ev))
     text = (
-        f"Autocorrelation time τ = {tau:.1f} steps; the {ev.n_kept:,} steps after burn-in are {runs:.0f} τ"
-        f" (≈ {ess:,.0f} independent draws from {ev.n_chains} walkers)."
+        f"Autocorrelation time τ = {tau:.1f} steps; the {ev.n_kept:,} steps after burn-in are {math.floor(runs)} τ"
+        f" (≈ {math.floor(ess):,} independent draws from {ev.n_chains} walkers)."
     )
     if runs >= TAU_RUNS:
         return [Finding("good", text + f" That is at least the {TAU_RUNS:.0f} τ emcee's authors ask for.")]
@@ -281,21 +296,28 @@ def _ensemble_acceptance(ev: Evidence) -> list[Finding]:
 def _chains(ev: Evidence) -> list[Finding]:
     out = []
     rhat = _max(ev.rhat)
-    if not math.isfinite(rhat):
-        out.append(Finding("warn", "R-hat could not be computed (too few draws)."))
+    if not math.isfinite(rhat) or not np.isfinite(ev.rhat).all():
+        out.append(Finding("warn", "R-hat could not be computed for every coordinate (too few draws, or a chain "
+                           "that never moved)."))  # fmt: skip
     elif rhat > RHAT_MAX:
         out.append(
             Finding(
                 "bad" if rhat > RHAT_BAD else "warn",
-                f"R-hat = {rhat:.3f} > {RHAT_MAX}: the {ev.n_chains} chains still disagree about the posterior "
-                "(some have not reached it, or sit in different regions of it).",
+                f"R-hat = {_beside(rhat, RHAT_MAX)} > {RHAT_MAX}: the {ev.n_chains} chains still disagree about the "
+                "posterior (some have not reached it, or sit in different regions of it).",
             )
         )
     else:
-        out.append(Finding("good", f"R-hat = {rhat:.3f} ≤ {RHAT_MAX}: the {ev.n_chains} chains agree."))
+        out.append(Finding("good", f"R-hat = {_beside(rhat, RHAT_MAX)} ≤ {RHAT_MAX}: the {ev.n_chains} chains agree."))
     bulk, tail = _min(ev.ess_bulk), _min(ev.ess_tail)
-    if math.isfinite(bulk) and math.isfinite(tail):
-        text = f"Effective draws: {bulk:,.0f} for the bulk, {tail:,.0f} for the tails (of {ev.n_draws:,} draws)."
+    if not (np.isfinite(ev.ess_bulk).all() and np.isfinite(ev.ess_tail).all()):
+        out.append(Finding("warn", "The effective number of draws could not be computed for every coordinate."))
+    elif math.isfinite(bulk) and math.isfinite(tail):
+        # floored: an ESS of 399.6 is printed 399, below the 400 it is judged against
+        text = (
+            f"Effective draws: {math.floor(bulk):,} for the bulk, {math.floor(tail):,} for the tails "
+            f"(of {ev.n_draws:,} draws)."
+        )
         low = min(bulk, tail)
         if low < ESS_MIN:
             level = "bad" if low < ESS_BAD else "warn"
@@ -319,22 +341,23 @@ def _antithetic(ev: Evidence, ess: float) -> str:
 
 
 def _metropolis_acceptance(ev: Evidence) -> list[Finding]:
+    """After burn-in, where the proposal was tuned to the draws (vi_core.rwm): an acceptance far from the efficient
+    band means no single Gaussian proposal suits the whole posterior, not a step size to change."""
     a = ev.acceptance
     if not math.isfinite(a):
         return []
     (bad_lo, bad_hi), (ok_lo, ok_hi) = RWM_ACCEPT_BAD, RWM_ACCEPT_OK
     if a < bad_lo:
-        return [Finding("warn", f"Acceptance {a:.2f}: almost every proposal is rejected; the step size is too big.")]
+        return [Finding("warn", f"Acceptance {a:.2f} after burn-in: almost every proposal is rejected, although the "
+                        "proposal was tuned to the draws; one Gaussian step cannot suit every part of this posterior "
+                        "(too wide for its narrow parts).")]  # fmt: skip
     if a > bad_hi:
-        return [Finding("warn", f"Acceptance {a:.2f}: almost every proposal is accepted because the steps are tiny; "
-                        "the chains crawl.")]  # fmt: skip
-    if a < ok_lo:
-        return [Finding("good", f"Acceptance {a:.2f} is low (about {ok_lo}-{ok_hi} is efficient): a smaller step "
-                        "size would mix faster.")]  # fmt: skip
-    if a > ok_hi:
-        return [Finding("good", f"Acceptance {a:.2f} is high (about {ok_lo}-{ok_hi} is efficient): a larger step "
-                        "size would mix faster.")]  # fmt: skip
-    return [Finding("good", f"Acceptance {a:.2f}, in the efficient range of random-walk Metropolis.")]
+        return [Finding("warn", f"Acceptance {a:.2f} after burn-in: almost every proposal is accepted because the "
+                        "steps are tiny; the chains crawl.")]  # fmt: skip
+    if a < ok_lo or a > ok_hi:
+        return [Finding("good", f"Acceptance {a:.2f} after burn-in, outside the efficient {ok_lo}-{ok_hi}: the tuned "
+                        "proposal fits some parts of the posterior better than others.")]  # fmt: skip
+    return [Finding("good", f"Acceptance {a:.2f} after burn-in, in the efficient range of random-walk Metropolis.")]
 
 
 def _hamiltonian(ev: Evidence) -> list[Finding]:

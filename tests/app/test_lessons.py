@@ -16,10 +16,14 @@ def test_lessons_page_renders_every_linked_scenario():
     at.switch_page("pages/3_Lessons.py").run()
     assert not at.exception, at.exception
     assert not at.error and not at.warning
-    buttons = at.get("link_button")
+    all_buttons = at.get("link_button")
+    buttons, present = all_buttons[0::2], all_buttons[1::2]  # each card: open, then present
     codes = [c.value for c in at.code]
     text = " ".join(m.value for m in at.markdown)
-    assert len(buttons) == len(codes) == len(at.get("plotly_chart")) == len(LESSONS) == 9
+    assert len(buttons) == len(present) == len(codes) == len(at.get("plotly_chart")) == len(LESSONS) == 9
+    for lesson, p in zip(LESSONS, present, strict=True):
+        query = dict(parse_qsl(urlsplit(p.proto.url).query))
+        assert query.pop("view") == "present" and from_query(query) == (lesson.spec, lesson.clock, [])
     for lesson, button, code in zip(LESSONS, buttons, codes, strict=True):
         assert lesson.title in text and lesson.caption in text
         url = button.proto.url

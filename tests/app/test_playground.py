@@ -1,5 +1,6 @@
 """The Playground page through AppTest: every combination runs; links restore; bad links warn."""
 
+import html
 import json
 import pathlib
 import re
@@ -117,7 +118,17 @@ def test_changed_settings_are_flagged_until_run():
 def test_exports_are_downloadable():
     at = _app({"target": "gaussian", **SMALL})
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Samples (CSV)", "VI trace (CSV)", "Summary (JSON)"]
+    from ui.compute import mp4_available
+
+    video = ["Animation (MP4)"] if mp4_available() else []
+    assert labels == [
+        "Samples (CSV)",
+        "VI trace (CSV)",
+        "Summary (JSON)",
+        "Animation (GIF)",
+        *video,
+        "Last frame (PNG)",
+    ]
 
 
 def test_export_contents():
@@ -187,5 +198,52 @@ def test_what_this_run_shows_and_the_tail_yardstick():
     accuracy = _charts(at)[1]
     assert accuracy["layout"]["yaxis"]["title"]["text"] == "marginal W1 to the exact posterior (sd)"
     assert accuracy["data"][1]["y"], "the sampler's W1 trace is drawn"
-    table = at.table[0].value
-    assert "W1 (sd)" in table.index and "τ (steps, max)" in table.index
+    (table,) = [m.value for m in at.markdown if m.value.startswith('<table class="results-table">')]
+    assert ">W1 (sd)</abbr>" in table and ">τ (steps, max)</abbr>" in table
+
+
+def test_every_results_row_and_metric_has_a_one_line_tooltip():
+    from ui.playground import GLOSSARY
+
+    at = _app({"target": "gaussian", "mcmc": "nuts", **SMALL})
+    (table,) = [m.value for m in at.markdown if m.value.startswith('<table class="results-table">')]
+    rows = re.findall(r'<th scope="row"><abbr title="([^"]+)">([^<]+)</abbr></th>', table)
+    assert len(rows) >= 20 and all(title.strip() and "\n" not in title for title, _ in rows)
+    assert {html.unescape(name) for _, name in rows} <= set(GLOSSARY)
+    assert all(m.help for m in at.metric), [m.label for m in at.metric if not m.help]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("s_walkers", 0, "MCMC: walkers = 0 is outside 8–256"),
+        ("s_grid", 100000, "Grid points per side = 100000 is outside 50–600"),
+    ],
+)
+def test_a_setting_out_of_range_says_why_run_did_nothing(key, value, says):
+    at = _app({"target": "gaussian", **SMALL})
+    assert at.get("plotly_chart"), "the first run is on screen"
+    at.number_input(key=key).set_value(value)
+    at.sidebar.button[0].click().run()
+    assert not at.exception
+    errors = [_unescaped(e.value) for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("Run did nothing: ") and says in errors[0], errors
+    assert any("Run did nothing" in i.value for i in at.info)  # the page says where to look
+    assert not at.get("plotly_chart") and not at.metric, "the old run's results are gone: one error on screen"
+
+
+def _unescaped(text: str) -> str:
+    """What the reader sees of a ui.text.plain message (Markdown escapes and zero-width spaces removed)."""
+    return re.sub(r"\\(.)", r"\1", text).replace("\u200b", "")
+
+
+def test_a_new_bad_expression_replaces_the_old_error():
+    at = _app({"target": "custom", "expr": "-(x**2 + y**2)/2", "box": "-4, 4, -4, 4", **SMALL})
+    at.text_area(key="expr").set_value("x +* y")
+    at.sidebar.button[0].click().run()
+    first = [e.value for e in at.error]
+    at.text_area(key="expr").set_value("exp(")
+    at.sidebar.button[0].click().run()
+    second = [e.value for e in at.error]
+    assert not at.exception and len(second) == 1, second  # beside the text box, about "exp("
+    assert all("x +* y" not in e for e in second) and first != second

@@ -1,22 +1,64 @@
-"""The Scaling page through AppTest: it waits for a click, then runs the live sweep under its budget."""
+"""The Scaling page through AppTest: the recorded sweep and its generated words on first load, then the live sweep
+under its budget on a click."""
 
+import json
 import pathlib
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui import scaling
-from ui.compute import SCALE_METHODS
+from ui.compute import SCALE_METHODS, precomputed_scaling
 
 APP = str(pathlib.Path(__file__).parents[2] / "app.py")
 PAGE = "pages/4_Scaling.py"
 
 
-def test_page_waits_for_a_click():
+def _first_load(query: dict) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query)
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
-    assert at.info and "Run the live sweep" in at.info[0].value
-    assert not at.get("plotly_chart")
+    return at
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_first_load_shows_the_recorded_sweep_and_its_words(centred):
+    """No Run yet: the recorded sweep's three charts, its generated captions, its machine and date; nothing live."""
+    at = _first_load({"centred": "1" if centred else "0"})
+    assert at.info and "Run the live sweep" in at.info[0].value and "recorded sweep" in at.info[0].value
+    assert at.button(key="sc_run").label == "Run the live sweep"
+    assert not at.get("progress")  # nothing ran live
+    assert "run" not in dict(at.query_params)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3
+    pre, other = precomputed_scaling(centred), precomputed_scaling(not centred)
+    captions = [c.value for c in at.caption]
+    assert any(pre["machine"] in c and pre["date"] in c and "recorded by" in c for c in captions)
+    labels = {m: s.label for m, s in SCALE_METHODS.items()}
+    words = scaling.captions(
+        pre["records"], labels, centred, other["records"], {r.n: "recorded" for r in pre["records"]}
+    )
+    for line in words["slopes"] + words["bias"]:
+        assert line in captions, line
+    markdown = [m.value for m in at.markdown]
+    for line in words["speed"]:
+        assert line in markdown, line
+    assert words["speed"][0].startswith("At N = 1,000,000 (recorded sweep; one run per method, on one machine with one")
+    # the legend's slopes are the captions' slopes
+    names = [t["name"] for t in json.loads(charts[0].proto.spec)["data"]]
+    for m, label in labels.items():
+        assert f"{label} · slope {scaling.method_slope(pre['records'], m):.2f}" in names
+    table = at.table[0].value
+    assert set(table["measured"]) == {"recorded"} and len(table) == len(pre["records"])
+    assert {"100,000", "1,000,000"} <= set(table["N"])
+
+
+def test_first_load_on_the_arsenic_data_says_the_recorded_sweep_is_synthetic():
+    at = _first_load({"data": "arsenic"})
+    assert "synthetic" in at.info[0].value and "arsenic data are run live only" in at.info[0].value
+    assert "N = 100, 300, 1,000, 3,020" in at.info[0].value
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_a_link_runs_the_sweep_under_its_budget():
@@ -49,4 +91,12 @@ def test_large_sizes_come_from_the_recorded_sweep_and_say_so():
     table = at.table[0].value
     recorded = table[table["measured"] == "recorded"]
     assert {"100,000", "1,000,000"} <= set(recorded["N"])
-    assert any("recorded by" in c.value and "2026" in c.value for c in at.caption)
+    assert any("recorded by" in c.value and "2026" in c.value and "mix two machines" in c.value for c in at.caption)
+    # the words are those of the records on screen, live and recorded together: each caption's slope is the legend's
+    names = [t["name"] for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]]
+    for label in (s.label for s in SCALE_METHODS.values()):
+        line = next(c.value for c in at.caption if c.value.startswith(f"{label}: "))
+        if "slope " in line:
+            assert f"{label} · slope {line.split('slope ')[1][:4]}" in names, (line, names)
+    assert any(m.value.startswith("At N = 1,000,000 (recorded sweep; one run per method") for m in at.markdown)
+    assert any(m.value.startswith("At N = 100 (measured live on this server; one run per method") for m in at.markdown)

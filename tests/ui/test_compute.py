@@ -195,3 +195,24 @@ def test_a_rerun_gets_the_same_race_figure_without_rebuilding_it(counted):
     assert len(sent["frames"]) == figures.N_FRAMES and "template" in sent["layout"]
     assert any(isinstance(v, dict) and "bdata" in v for t in sent["data"] for v in t.values()), "base64 arrays"
     assert counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}
+
+
+def test_the_race_animation_is_rendered_in_a_worker_under_the_run_budget(monkeypatch):
+    import io
+
+    from PIL import Image
+
+    spec = RunSpec(compute.make_target("gaussian"), "cavi", "emcee", seed=3, settings=TINY)
+    gif = compute.race_animation(spec, "iteration", "gif")
+    im = Image.open(io.BytesIO(gif))
+    assert im.format == "GIF" and im.is_animated and len(gif) < 3_000_000  # (a tiny run repeats frames: merged)
+    png = compute.race_animation(spec, "iteration", "png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert compute.race_animation(spec, "iteration", "gif") is gif  # kept: a class downloads it once
+    with pytest.raises(ValueError, match="kind must be one of"):
+        compute.race_animation(spec, "iteration", "avi")
+    other = dataclasses.replace(spec, seed=4)
+    compute.run(other)  # the run itself is cached; only the rendering meets the tiny budget
+    monkeypatch.setattr(compute, "RUN_BUDGET_S", 1e-3)
+    with pytest.raises(compute.OutOfTime):
+        compute.race_animation(other, "iteration", "gif")

@@ -250,3 +250,73 @@ def test_ready_figures_send_what_the_validated_figure_would(runs):
         # NaN separates contour segments: compare the JSON texts, not the parsed values (nan != nan)
         expected = json.dumps(_no_frame_trace_types(json.loads(validated)), sort_keys=True)
         assert json.dumps(_no_frame_trace_types(json.loads(ours)), sort_keys=True) == expected, name
+
+
+def _named(fig, name):
+    (k,) = [i for i, d in enumerate(fig["data"]) if d.get("name") == name]
+    return k
+
+
+def _decoded(v):
+    """A trace's array as the browser gets it (ui.figures sends float32; plain lists pass through)."""
+    return np.asarray(v, dtype=float)
+
+
+def test_the_elbo_and_distance_curves_grow_with_the_frames(runs):
+    grid, vis, mc = runs
+    vi = vis["gauss-mf"]
+    fig = figures.race_figure(grid, vi, mc, "iteration")
+    v_idx, m_idx, _, _ = figures.frame_plan(vi, mc, "iteration")
+    exact, mmd_vi = _named(fig, "ELBO (exact)"), _named(fig, "MCMC: MMD")
+    lengths, last_x = [], []
+    for k, frame in enumerate(fig["frames"]):
+        data = dict(zip(frame["traces"], frame["data"], strict=True))
+        x = _decoded(data[exact]["x"])
+        lengths.append(x.size)
+        last_x.append(x[-1])
+        assert x[-1] == v_idx[k] and np.all(np.diff(x) > 0)  # drawn up to the frame's own step, no further
+        drawn = _decoded(data[mmd_vi]["x"])
+        assert drawn.size == 0 or drawn[-1] <= mc.times[m_idx[k]] + 1e-9  # the sampler's curve: no future
+    assert lengths[0] == 1 and lengths[-1] <= race.CURVE_POINTS + 1 and np.all(np.diff(lengths) >= 0)
+    # frame 0 is what the figure shows before Play
+    assert _decoded(fig["data"][exact]["x"]).size == 1
+    # the Monte Carlo estimate says what it is where the reader points at it
+    mc_line = fig["data"][_named(fig, "ELBO, Monte Carlo estimate (noisy: can exceed ln p(X))")]
+    assert "can exceed ln p(X)" in mc_line["hovertemplate"]
+
+
+def test_the_presenter_race_has_no_text_under_18_px_and_fits_720p(runs):
+    grid, vis, mc = runs
+    fig = figures.race_figure(grid, vis["cavi"], mc, "iteration", present=True)
+    layout = fig["layout"]
+    assert layout["height"] <= 620 and layout["font"]["size"] >= 18
+    sizes = []
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")):
+            sizes += [axis["tickfont"]["size"], axis["title"]["font"]["size"]]
+    sizes += [a["font"]["size"] for a in layout["annotations"]]
+    sizes += [layout["updatemenus"][0]["font"]["size"], layout["sliders"][0]["font"]["size"]]
+    sizes += [layout["sliders"][0]["currentvalue"]["font"]["size"]]
+    for trace in [*fig["data"], *(d for f in fig["frames"] for d in f["data"])]:
+        if "textfont" in trace:
+            sizes.append(trace["textfont"]["size"])
+    assert min(sizes) >= 18, sorted(sizes)[:5]
+    assert "xaxis3" not in layout and "xaxis4" not in layout  # the curves stay on the page below, not in the room
+
+
+@pytest.mark.parametrize(
+    ("kl", "text"), [(0.51234, "0.512"), (0.0123, "0.012"), (0.0004, "0.0004"), (3e-7, "0"), (float("nan"), "—")]
+)
+def test_the_gauge_never_prints_a_visible_kl_as_zero(kl, text):
+    assert race.gauge_kl(kl) == text
+
+
+def test_the_gauge_axis_does_not_zoom_a_tiny_kl_into_a_wide_bar(runs):
+    grid, vis, _ = runs
+    vi = vis["cavi"]
+    idx = np.arange(vi.elbo.size)
+    near = dataclasses.replace(vi, elbo=np.full_like(vi.elbo, grid.log_z - 4e-4), kl=np.full_like(vi.kl, 4e-4))
+    g = race._Gauge.for_run(near, idx, grid.log_z)
+    bar = g.traces(near, 0)[1]
+    assert bar["x"][0] / (g.right - g.left) < 0.01  # 4e-4 nats is under 1 % of the axis, not most of it
+    assert "KL 0.0004" in g.traces(near, 0)[2]["text"][1]

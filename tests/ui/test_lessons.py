@@ -110,7 +110,7 @@ def test_full_rank_gaussian_cannot_bend():
 def test_random_walk_struggles_in_the_funnel():
     m, grid = _mc("Neal"), _grid("Neal")
     assert m.method == "rwm" and m.chain.shape[1] == 32
-    assert 1.05 < np.max(m.rhat) < 1.2 and m.verdict_level == "warn"  # "R-hat ≈ 1.1, not yet trustworthy"
+    assert 1.04 < np.max(m.rhat) < 1.1 and m.verdict_level == "warn"  # "R-hat ≈ 1.07, not yet trustworthy"
     assert np.diag(m.cov)[1] < 0.6 * grid.cov[1, 1]  # misses the tails: Var(x) well under the true 90
     # per walker and step: did it move, and where was it (v is z1)
     moved = np.any(m.chain[1:] != m.chain[:-1], axis=-1)[burn_in(m.n_steps) :]
@@ -176,7 +176,9 @@ def test_nuts_diverges_in_the_neck_and_non_centring_cures_it():
     # the twist: the non-centred funnel, typed as the caption says, is a plain Gaussian: no divergence
     spec = _lesson("neck").spec
     assert "`-x**2/18 - y**2/2`" in _lesson("neck").caption and "box −9, 9, −4, 4" in _lesson("neck").caption
-    nc = make_expr_target("-x**2/18 - y**2/2", (-9.0, 9.0, -4.0, 4.0))
+    # the box exactly as the caption prints it (typographic minus signs), as a reader pastes it
+    printed = re.search(r"box (−9, 9, −4, 4)", _lesson("neck").caption).group(1)
+    nc = make_expr_target("-x**2/18 - y**2/2", printed)
     cured = run_sampler(nc, "nuts", spec.seed, spec.settings, grid=make_grid(nc, spec.settings.n_grid))
     assert cured.stats["divergences"] == 0 and cured.verdict_level == "good"
 
@@ -191,10 +193,14 @@ def test_hmc_follows_the_banana_until_the_tips_diverge():
     spec = _lesson("follows").spec
     assert spec.settings.target_accept == 0.8
     careful = dataclasses.replace(spec.settings, target_accept=0.95)
-    h95 = run_sampler(spec.target, "hmc", spec.seed, careful, grid=grid)
-    assert h95.stats["divergences"] <= 20  # "fall to a handful"
+    # the twist over three seeds, not one: divergences are chaotic (seeds 0-2: 300, 214, ~250 at 0.8; 10, 6, ~8
+    # at 0.95) and the variance error moves with them
     err = lambda res: np.max(np.abs(np.diag(res.cov) / np.diag(grid.cov) - 1))  # noqa: E731
-    assert err(h95) < 0.1 < err(h)  # "the spread of the draws comes right"
+    default = [run_sampler(spec.target, "hmc", s, spec.settings, grid=grid) for s in (1, 2)] + [h]
+    tuned = [run_sampler(spec.target, "hmc", s, careful, grid=grid) for s in (0, 1, 2)]
+    assert all(r.stats["divergences"] <= 25 for r in tuned)  # "fall to a handful"
+    assert all(r.stats["divergences"] >= 100 for r in default)
+    assert np.mean([err(r) for r in tuned]) < 0.1 < np.mean([err(r) for r in default])  # "comes right"
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.title)

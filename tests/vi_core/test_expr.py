@@ -453,7 +453,16 @@ def test_box_errors(box, fragment):
 
 
 @pytest.mark.parametrize(
-    "box", ["-3,3,-2,2", " (-3, 3, -2, 2) ", "[-3,3,-2,2]", (-3, 3, -2, 2), np.array([-3.0, 3, -2, 2])]
+    "box",
+    [
+        "-3,3,-2,2",
+        " (-3, 3, -2, 2) ",
+        "[-3,3,-2,2]",
+        (-3, 3, -2, 2),
+        np.array([-3.0, 3, -2, 2]),
+        "\u22123, 3, \u22122, 2",  # the typographic minus the Lessons page prints, pasted
+        "\u20133, 3, \u20132, 2",  # an en dash for a minus, as word processors turn it
+    ],
 )
 def test_box_accepted(box):
     t = make_expr_target("x + y", box)

@@ -326,3 +326,17 @@ def test_w1_samples_in_chunks_equals_one_pass(monkeypatch):
     whole = yard.w1_samples(z)
     monkeypatch.setattr(chunks, "CHUNK_POINTS", 777)
     assert yard.w1_samples(z) == pytest.approx(whole, rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [200, 5000])
+def test_w1_resolution_is_what_exact_draws_score(n):
+    # against the mean W1 of independent exact draws of the same size (the ρ = 0.8 Gaussian)
+    t = make_target("gaussian", rho=0.8)
+    yard = Yardstick(make_grid(t))
+    rng = np.random.default_rng(3)
+    cov = np.array([[1.0, 0.8], [0.8, 1.0]])
+    scores = [yard.w1_samples(rng.multivariate_normal(np.zeros(2), cov, n)) for _ in range(200)]
+    mean, se = np.mean(scores), np.std(scores) / np.sqrt(len(scores))
+    res = yard.w1_resolution(n)
+    assert abs(res - mean) < 4 * se + 0.03 * mean, (res, mean, se)
+    assert yard.w1_resolution(4 * n) == pytest.approx(res / 2) and math.isnan(yard.w1_resolution(0))

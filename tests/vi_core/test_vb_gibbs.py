@@ -139,6 +139,13 @@ def test_the_verdict_follows_the_seeds(seeded):
     assert "got as close to the posterior as VB in only 1: in 9 it did not" in text and "median" not in text
     # the drawn seed itself never got as close
     assert "did not get as close" in verdict(over_seeds([runs[0]._replace(match_time_s=None, match_updates=None)]))
+    # every seed never got as close: no "at least ∞× sooner", the claim cannot be checked
+    none = over_seeds([c._replace(match_time_s=None, match_updates=None) for c in runs])
+    text = verdict(none)
+    assert "cannot be checked" in text and "∞× sooner" not in text and "claim holds" not in text
+    # a smallest ratio of 1.3 is printed as 1.3, not rounded to "1"
+    close = over_seeds([runs[0], runs[1]._replace(match_time_s=1.3 * runs[1].vb.time_s), *runs[2:]])
+    assert "at least 1.3× sooner" in verdict(close)
     with pytest.raises(ValueError):
         over_seeds([])
 

@@ -29,8 +29,10 @@ def test_cavi_on_an_uncorrelated_gaussian_is_good():
 
 
 def test_a_truncated_reference_changes_the_verdict():
-    good = vi_verdict(0.2, 0.001, kl_best=0.001, kl_local=0.001, n_optima=1)
-    cut = vi_verdict(0.2, 0.001, kl_best=0.001, kl_local=0.001, n_optima=1, reference_truncated=True)
+    good = vi_verdict(0.2, 0.001, kl_best=0.001, kl_local=0.001, n_optima=1, khat_draws=100_000)
+    cut = vi_verdict(
+        0.2, 0.001, kl_best=0.001, kl_local=0.001, n_optima=1, reference_truncated=True, khat_draws=100_000
+    )
     assert good.level == "good" and good.text.startswith("Good")
     assert cut.level != "good" and "reference" in cut.text and not cut.text.startswith("Good")
 
@@ -52,7 +54,7 @@ def test_the_exact_kl_leads_and_a_good_khat_does_not_override_it(kwargs, level, 
 
 
 def test_optimisation_gap_is_split_into_unconverged_and_worse_optimum():
-    v = vi_verdict(0.9, 1.0, kl_best=0.2, kl_local=0.7, n_optima=2, family="mean-field Gaussians")
+    v = vi_verdict(0.9, 1.0, kl_best=0.2, kl_local=0.7, n_optima=2, family="mean-field Gaussians", khat_draws=10**5)
     assert v.level == "bad" and "0.80 nats this run's optimisation gap" in v.text
     assert "0.20 nats is the family's bias (the best of mean-field Gaussians)" in v.text
     assert "0.30 nats short" in v.text and "local optimum 0.50 nats worse" in v.text
@@ -105,7 +107,9 @@ def _ev(**kw) -> Evidence:
 
 def test_texts_are_plain():
     for v in (
-        vi_verdict(0.3, 0.5, kl_best=0.1, kl_local=0.3, n_optima=2, reference_truncated=True, note="Shown: x."),
+        vi_verdict(
+            0.3, 0.5, kl_best=0.1, kl_local=0.3, n_optima=2, reference_truncated=True, note="Shown: x.", khat_draws=99
+        ),
         *(mcmc_verdict(_ev(rhat=np.array([1.3, 1.0]), ess_bulk=np.array([20.0, 500.0])), (r,)) for r in RULES),
     ):
         assert not any(c in v.text for c in "*_`#[]"), v.text  # no Markdown
@@ -209,3 +213,32 @@ def test_a_coarse_grid_cavi_kl_within_its_resolution_error_prints_zero():
     assert kl < -1e-3 and grid.mass_outside_box < 1e-9
     assert format_kl(kl, kl_tolerance(grid)).startswith("error:")
     assert format_kl(kl, kl_tolerance(grid, on_grid=True)) == "0"
+
+
+def test_a_run_below_the_family_best_found_is_not_called_its_bias():
+    v = vi_verdict(0.3, 0.6, kl_best=0.65, kl_local=0.6, khat_draws=100_000)
+    assert "search missed this optimum" in v.text and "All of it is the family's bias" not in v.text
+
+
+def test_printed_numbers_sit_on_the_side_of_their_thresholds():
+    near = mcmc_verdict(_ev(rhat=np.array([1.0104, 1.0])), ("chains",))
+    assert "R-hat = 1.0104 > 1.01" in near.text and near.level == "warn"
+    just = mcmc_verdict(_ev(rhat=np.array([1.0099, 1.0])), ("chains",))
+    assert "R-hat = 1.0099 ≤ 1.01" in just.text
+    low = mcmc_verdict(_ev(ess_bulk=np.array([399.6, 900.0])), ("chains",))
+    assert "399 for the bulk" in low.text and "Below 400" in low.text
+    ens = dict(n_chains=32, acceptance=0.45)
+    short = mcmc_verdict(_ev(tau=np.array([30.18, 20.0]), n_kept=1500, **ens), ("autocorr",))  # 49.7 τ
+    assert "are 49 τ" in short.text and short.level == "warn"
+
+
+def test_a_coordinate_without_rhat_or_ess_is_not_passed_over():
+    v = mcmc_verdict(_ev(rhat=np.array([1.001, np.nan])), ("chains",))
+    assert v.level == "warn" and "every coordinate" in v.text
+    w = mcmc_verdict(_ev(ess_tail=np.array([np.nan, 900.0])), ("chains",))
+    assert w.level == "warn" and "every coordinate" in w.text
+
+
+def test_random_walk_acceptance_speaks_of_the_tuned_proposal():
+    low = mcmc_verdict(_ev(acceptance=0.07), ("chains", "metropolis_acceptance"))
+    assert low.level == "warn" and "tuned" in low.text and "step size" not in low.text

@@ -11,7 +11,7 @@ points on screen, so a replay or a scrub backwards would show draws from the fut
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -42,7 +42,19 @@ from ui.figures.shared import (
 if TYPE_CHECKING:
     from ui.compute import Grid, McmcResult, ViResult
 
-__all__ = ["COST_AXES", "TRAIL_STEPS", "YARDSTICKS", "accuracy_figure", "frame_plan", "marginal_figure", "race_figure"]
+__all__ = [
+    "COST_AXES",
+    "NORMAL",
+    "PRESENT",
+    "TRAIL_STEPS",
+    "YARDSTICKS",
+    "Sizes",
+    "accuracy_figure",
+    "frame_plan",
+    "gauge_kl",
+    "marginal_figure",
+    "race_figure",
+]
 
 
 # ---------------------------------------------------------------------------------- the race
@@ -160,9 +172,44 @@ def _chunk_opacity(burn: bool, shown: bool) -> float:
     return (BURN_OPACITY if burn else DRAW_OPACITY) if shown else 0.0
 
 
-def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteration") -> dict:
+class Sizes(NamedTuple):
+    """The race's sizes: figure height (px), base font, the small texts (status, labels, titles), notes, the
+    moving markers (px); the rows as paper fractions: density panels (top), ELBO and distance (mid), gauge; the
+    Play/Pause row's and the slider's y, the slider's left end, the margins. PRESENT: for a projector (every
+    text >= 18 px, axes' tick labels too; fits 1280 x 720 under Streamlit's header)."""
+
+    height: int
+    font: int
+    small: int
+    note: int
+    marker: int
+    top: tuple[float, float] = (0.57, 1.0)
+    mid: tuple[float, float] | None = (0.27, 0.45)  # None: no middle row
+    gauge: tuple[float, float] = (0.0, 0.075)
+    buttons_y: float = -0.045
+    slider_y: float = 0.0
+    slider_x: float = 0.2
+    margin: tuple[int, int, int, int] = (55, 20, 55, 80)  # left, right, top, bottom
+
+
+# Play/Pause on a row of their own above a full-width slider: beside it they covered its grip on a phone
+NORMAL = Sizes(
+    height=820, font=13, small=12, note=11, marker=10, buttons_y=-0.05, slider_y=-0.085, slider_x=0.0,
+    margin=(55, 20, 55, 120),
+)  # fmt: skip
+PRESENT = Sizes(
+    height=600, font=18, small=18, note=18, marker=13, top=(0.36, 1.0), mid=None, gauge=(0.0, 0.06),
+    buttons_y=-0.12, slider_y=-0.075, slider_x=0.24, margin=(70, 20, 62, 118),
+)  # fmt: skip
+CURVE_POINTS = 200  # at most this many points of a curve drawn up to a frame (each frame sends its own)
+
+
+def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteration", present: bool = False) -> dict:
     """The animated race: VI | MCMC over the target, the ELBO trace and the distance to the
-    truth against wall-clock time, and the gauge ln p(X) = ELBO + KL, all on one slider."""
+    truth against wall-clock time, and the gauge ln p(X) = ELBO + KL, all on one slider.
+    The ELBO and distance curves grow with the frames (each frame draws them up to its step).
+    present: the presenter view's sizes (PRESENT: a projector's 1280 x 720, text >= 18 px)."""
+    size = PRESENT if present else NORMAL
     vi_idx, mc_idx, labels, _ = frame_plan(vi, mc, clock)
     n = len(vi_idx)
     log_z = float(grid.log_z)
@@ -203,43 +250,59 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
         for style, xy in zip(styles, _move_traces(mc, mc_idx[0]), strict=True):
             i_moves.append(add(scatter(xy["x"], xy["y"], "2", hoverinfo="skip", **style)))
 
-    # ELBO trace against iteration or time, with a moving marker, under ln p(X) and the family's best.
-    vx = np.arange(vi.times.size) if clock == "iteration" else np.maximum(vi.times, 1e-6)
+    # The middle row (NORMAL only: the presenter view gives its height to the density panels; the page shows
+    # these curves below the race).
     lo, hi = _elbo_range(vi, log_z)
-    add(
-        scatter(
-            vx, vi.elbo_mc, "3", mode="lines", line=dict(color="#f3b592", width=1),
-            name="ELBO, Monte Carlo estimate (noisy: can exceed ln p(X))",
+    curves = size.mid is not None
+    i_curves: list[int] = []
+    if curves:
+        # ELBO trace against iteration or time, drawn up to the frame's step, with a moving marker, under ln p(X)
+        # and the family's best. The Monte Carlo estimate is what the optimiser followed: noisy, it can exceed ln p(X).
+        vx = np.arange(vi.times.size) if clock == "iteration" else np.maximum(vi.times, 1e-6)
+        upto = _curve_points(vi.times.size)
+        mc_line = dict(color="#f3b592", width=1)
+        mc_hover = (
+            "Monte Carlo estimate of the ELBO from a few draws of q: noisy, so it can exceed ln p(X)<extra></extra>"
         )
-    )  # fmt: skip
-    add(scatter(vx, vi.elbo, "3", mode="lines", line=dict(color=VI_COLOUR, width=2), name="ELBO (exact)"))
-    ends = [vx[0], vx[-1]]
-    dash = dict(color=TRUTH_COLOUR, dash="dash", width=1.5)
-    add(scatter(ends, [log_z, log_z], "3", mode="lines", line=dash, name="ln p(X)"))
-    add(_line_label(vx[-1], log_z, "ln p(X)", "3", "top left"))
-    best = float(getattr(vi, "elbo_best", float("nan")))
-    if math.isfinite(best):
-        dot = dict(color=BEST_COLOUR, dash="dot", width=2)
-        add(scatter(ends, [best, best], "3", mode="lines", line=dot, name="best ELBO in the family"))
-        add(_line_label(vx[-1], best, "best in family", "3", "bottom left", BEST_COLOUR))
-    i_em = add(scatter(vx[vi_idx[:1]], vi.elbo[vi_idx[:1]], "3", mode="markers", marker=dict(color=VI_COLOUR, size=10)))
+        i_emc = add(
+            scatter(*_grown(vx, vi.elbo_mc, upto, vi_idx[0]), "3", mode="lines", line=mc_line, hovertemplate=mc_hover,
+                    name="ELBO, Monte Carlo estimate (noisy: can exceed ln p(X))")
+        )  # fmt: skip
+        i_ex = add(
+            scatter(*_grown(vx, vi.elbo, upto, vi_idx[0]), "3", mode="lines", line=dict(color=VI_COLOUR, width=2),
+                    name="ELBO (exact)", hovertemplate="exact ELBO %{y:.4f} nats<extra></extra>")
+        )  # fmt: skip
+        ends = [vx[0], vx[-1]]
+        dash = dict(color=TRUTH_COLOUR, dash="dash", width=1.5)
+        add(scatter(ends, [log_z, log_z], "3", mode="lines", line=dash, name="ln p(X)"))
+        add(_line_label(vx[-1], log_z, "ln p(X)", "3", "top left", size=size.small))
+        best = float(getattr(vi, "elbo_best", float("nan")))
+        if math.isfinite(best):
+            dot = dict(color=BEST_COLOUR, dash="dot", width=2)
+            add(scatter(ends, [best, best], "3", mode="lines", line=dot, name="best ELBO in the family"))
+            add(_line_label(vx[-1], best, "best in family", "3", "bottom left", BEST_COLOUR, size=size.small))
+        em = dict(color=VI_COLOUR, size=size.marker)
+        i_em = add(scatter(vx[vi_idx[:1]], vi.elbo[vi_idx[:1]], "3", mode="markers", marker=em))
 
-    # Distance to the truth (MMD) against wall-clock time: the same yardstick for both.
-    vt, mt = np.maximum(vi.times[vi.snap], 1e-6), mc.times[mc.snap]
-    add(scatter(vt, vi.mmd, "4", mode="lines", line=dict(color=VI_COLOUR, width=2), name="VI: MMD"))
-    add(scatter(mt, mc.mmd, "4", mode="lines", line=dict(color=MCMC_COLOUR, width=2, dash="dash"), name="MCMC: MMD"))
-    pv, pm = _mmd_point(vi.times, vi.snap, vi.mmd, vi_idx[0]), _mmd_point(mc.times, mc.snap, mc.mmd, mc_idx[0])
-    i_dv = add(scatter(pv["x"], pv["y"], "4", mode="markers", marker=dict(color=VI_COLOUR, size=10)))
-    i_dm = add(scatter(pm["x"], pm["y"], "4", mode="markers", marker=dict(color=MCMC_COLOUR, size=10)))
+        # Distance to the truth (MMD) against wall-clock time: the same yardstick for both, drawn up to the frame.
+        vt, mt = np.maximum(vi.times[vi.snap], 1e-6), mc.times[mc.snap]
+        i_cv = add(scatter(*_scored_upto(vt, vi.mmd, vi.snap, vi_idx[0]), "4", mode="lines",
+                           line=dict(color=VI_COLOUR, width=2), name="VI: MMD"))  # fmt: skip
+        i_cm = add(scatter(*_scored_upto(mt, mc.mmd, mc.snap, mc_idx[0]), "4", mode="lines",
+                           line=dict(color=MCMC_COLOUR, width=2, dash="dash"), name="MCMC: MMD"))  # fmt: skip
+        pv, pm = _mmd_point(vi.times, vi.snap, vi.mmd, vi_idx[0]), _mmd_point(mc.times, mc.snap, mc.mmd, mc_idx[0])
+        i_dv = add(scatter(pv["x"], pv["y"], "4", mode="markers", marker=dict(color=VI_COLOUR, size=size.marker)))
+        i_dm = add(scatter(pm["x"], pm["y"], "4", mode="markers", marker=dict(color=MCMC_COLOUR, size=size.marker)))
+        i_curves = [i_emc, i_ex, i_em, i_cv, i_cm, i_dv, i_dm]
 
     # Gauge: ln p(X) = ELBO + KL on one nats axis spanning every frame's ELBO.
-    gauge = _Gauge.for_run(vi, vi_idx, log_z)
+    gauge = _Gauge.for_run(vi, vi_idx, log_z, size)
     add(gauge.break_marker())
     add(gauge.dashed_label())
     i_gauge = [add(t) for t in gauge.traces(vi, vi_idx[0])]
 
-    i_sv, i_sm = (add(t) for t in _status(grid, vi, mc, vi_idx[0], mc_idx[0]))
-    animated = [i_q, i_qm, *i_chunks, i_walk, *i_moves, i_em, i_dv, i_dm, *i_gauge, i_sv, i_sm]
+    i_sv, i_sm = (add(t) for t in _status(grid, vi, mc, vi_idx[0], mc_idx[0], size))
+    animated = [i_q, i_qm, *i_chunks, i_walk, *i_moves, *i_curves, *i_gauge, i_sv, i_sm]
     frames = []
     for k in range(n):
         v, j = vi_idx[k], mc_idx[k]
@@ -249,17 +312,47 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
             *[dict(marker=dict(opacity=_chunk_opacity(burn, f <= k))) for _, burn, f in chunks],
             dict(x=f32(mc.chain[j, :, 0]), y=f32(mc.chain[j, :, 1])),
             *(_move_traces(mc, j) if i_moves else []),
-            dict(x=f32(vx[[v]]), y=f32(vi.elbo[[v]])),
-            _mmd_point(vi.times, vi.snap, vi.mmd, v),
-            _mmd_point(mc.times, mc.snap, mc.mmd, j),
+            *(_curve_frame(vi, mc, vx, vt, mt, upto, v, j) if curves else []),
             *gauge.traces(vi, v),
-            *_status(grid, vi, mc, v, j),
+            *_status(grid, vi, mc, v, j, size),
         ]
         frames.append(dict(name=str(k), data=fd, traces=animated))
 
-    layout = _race_layout(grid, vi, mc, clock, (lo, hi), gauge, labels)
-    layout["annotations"] = _panel_titles(log_z)
+    layout = _race_layout(grid, vi, mc, clock, (lo, hi), gauge, labels, size)
+    layout["annotations"] = _panel_titles(log_z, size)
     return dict(data=data, layout=layout, frames=frames)
+
+
+def _curve_frame(vi, mc, vx, vt, mt, upto, v: int, j: int) -> list[dict]:
+    """The middle row's traces at VI step v and MCMC step j: the ELBO curves (MC estimate, exact) and the marker,
+    the two distance curves and their markers."""
+    ex, ey = _grown(vx, vi.elbo, upto, v)
+    return [
+        dict(x=ex, y=_grown(vx, vi.elbo_mc, upto, v)[1]),
+        dict(x=ex, y=ey),
+        dict(x=f32(vx[[v]]), y=f32(vi.elbo[[v]])),
+        dict(zip("xy", _scored_upto(vt, vi.mmd, vi.snap, v), strict=True)),
+        dict(zip("xy", _scored_upto(mt, mc.mmd, mc.snap, j), strict=True)),
+        _mmd_point(vi.times, vi.snap, vi.mmd, v),
+        _mmd_point(mc.times, mc.snap, mc.mmd, j),
+    ]
+
+
+def _curve_points(n: int) -> np.ndarray:
+    """At most CURVE_POINTS indices into a curve of n points, evenly spread, both ends included."""
+    return np.unique(np.round(np.linspace(0, n - 1, min(n, CURVE_POINTS))).astype(int))
+
+
+def _grown(x: np.ndarray, y: np.ndarray, upto: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The curve (x, y) drawn up to index k: the thinned points before it, then k itself, float32."""
+    idx = np.append(upto[upto < k], k)
+    return f32(x[idx]), f32(y[idx])
+
+
+def _scored_upto(t: np.ndarray, d: np.ndarray, snap: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """A yardstick curve (t (S,), d (S,) at the steps ``snap``) up to its last snapshot at or before step k."""
+    pos = int(np.searchsorted(snap, k, side="right"))  # 0 before the first scored snapshot: nothing drawn yet
+    return f32(t[:pos]), f32(d[:pos])
 
 
 def _elbo_range(vi: ViResult, log_z: float) -> tuple[float, float]:
@@ -276,11 +369,13 @@ def _elbo_range(vi: ViResult, log_z: float) -> tuple[float, float]:
     return lo, top + 0.12 * abs(top - lo) + 0.02
 
 
-def _line_label(x: float, y: float, text: str, axis: str, position: str, colour: str = TRUTH_COLOUR) -> dict:
+def _line_label(
+    x: float, y: float, text: str, axis: str, position: str, colour: str = TRUTH_COLOUR, size: int = 12
+) -> dict:
     """A text label at the end of a horizontal line (static)."""
     return scatter(
         [x], [y], axis, mode="text", text=[text], textposition=position, hoverinfo="skip",
-        textfont=dict(size=12, color=colour), cliponaxis=False,
+        textfont=dict(size=size, color=colour), cliponaxis=False,
     )  # fmt: skip
 
 
@@ -292,17 +387,22 @@ class _Gauge:
     start at 0: ELBO and ln p(X) can be any sign). Labels sit beside the bars, never inside, so
     a small KL keeps its label."""
 
-    def __init__(self, left: float, right: float, log_z: float) -> None:
-        self.left, self.right, self.log_z = left, right, log_z
+    def __init__(self, left: float, right: float, log_z: float, size: Sizes = NORMAL) -> None:
+        self.left, self.right, self.log_z, self.size = left, right, log_z, size
 
     @classmethod
-    def for_run(cls, vi: ViResult, vi_idx: np.ndarray, log_z: float) -> _Gauge:
+    def for_run(cls, vi: ViResult, vi_idx: np.ndarray, log_z: float, size: Sizes = NORMAL) -> _Gauge:
         e = np.asarray(vi.elbo, dtype=float)[vi_idx]
         e = e[np.isfinite(e)]
         lo = min(float(e.min()), log_z) if e.size else log_z - 1.0
         hi = max(float(e.max()), log_z) if e.size else log_z
-        span = max(hi - lo, 1e-3 * max(1.0, abs(log_z)))
-        return cls(lo - 0.12 * span, hi + 0.04 * span, log_z)
+        # at least MIN_SPAN nats: a run whose every ELBO is within 1e-4 of ln p(X) would otherwise zoom in until a
+        # KL that prints as 0.000 fills the bar
+        lo = min(lo, hi - _Gauge.MIN_SPAN)
+        span = hi - lo
+        return cls(lo - 0.12 * span, hi + 0.04 * span, log_z, size)
+
+    MIN_SPAN = 0.1
 
     def traces(self, vi: ViResult, k: int) -> list[dict]:
         """ELBO bar, KL bar, and their labels (one text trace) at VI step k."""
@@ -315,8 +415,9 @@ class _Gauge:
             {**bar, "x": [self.log_z - e], "base": [e], "marker": KL_MARKER, "name": "KL(q‖p)"},
             scatter(
                 [self.left + 0.005 * t, self.log_z], [0.42, 0.42], "5", mode="text",
-                text=[f"ELBO {elbo:.3f}", f"KL {kl:.3f}"], textposition=["top right", "top left"],
-                textfont=dict(size=13, color=[VI_COLOUR, TRUTH_COLOUR]), hoverinfo="skip", cliponaxis=False,
+                text=[f"ELBO {elbo:.3f}", f"KL {gauge_kl(kl)}"], textposition=["top right", "top left"],
+                textfont=dict(size=self.size.font, color=[VI_COLOUR, TRUTH_COLOUR]), hoverinfo="skip",
+                cliponaxis=False,
             ),
         ]  # fmt: skip
 
@@ -341,7 +442,17 @@ class _Gauge:
         return [dict(type="line", xref="x5", yref="y5", x0=self.log_z, x1=self.log_z, y0=-0.55, y1=0.55, line=line)]
 
     def dashed_label(self) -> dict:
-        return _line_label(self.log_z, -0.5, "ln p(X)", "5", "bottom left")
+        return _line_label(self.log_z, -0.5, "ln p(X)", "5", "bottom left", size=self.size.small)
+
+
+def gauge_kl(kl: float) -> str:
+    """The gauge's KL label: three decimals, or two significant digits below 0.01 (never "0.000" for a KL the
+    bar still shows), "0" below 5e-7 (the quadrature's resolution)."""
+    if not math.isfinite(kl):
+        return "—"
+    if abs(kl) < 5e-7:
+        return "0"
+    return f"{kl:.3f}" if abs(kl) >= 0.01 else f"{kl:.2g}"
 
 
 def _mmd_point(times: np.ndarray, snap: np.ndarray, mmd: np.ndarray, idx: int) -> dict:
@@ -350,7 +461,7 @@ def _mmd_point(times: np.ndarray, snap: np.ndarray, mmd: np.ndarray, idx: int) -
     return dict(x=f32([max(times[snap[pos]], 1e-6)]), y=f32([mmd[pos]]))
 
 
-def _status(grid: Grid, vi: ViResult, mc: McmcResult, v: int, j: int) -> tuple[dict, dict]:
+def _status(grid: Grid, vi: ViResult, mc: McmcResult, v: int, j: int, size: Sizes = NORMAL) -> tuple[dict, dict]:
     """Each top panel's running status ('step 120/500', '3.1 ms') as a text trace above it:
     VI's at its left corner, MCMC's at its right corner, in short lines that fit a phone.
 
@@ -359,43 +470,42 @@ def _status(grid: Grid, vi: ViResult, mc: McmcResult, v: int, j: int) -> tuple[d
     x0, x1, _, y1 = grid.box
     n_draws = (j + 1) * mc.chain.shape[1]
     vi_text = f"<b>VI</b> · step {v}/{vi.times.size - 1}<br>{_fmt_time(vi.times[v])}"
-    mc_text = f"<b>MCMC</b> · {n_draws:,} draws<br>{_fmt_time(mc.times[j])}<br>burn-in (first quarter, faded)"
-    style = dict(mode="text", hoverinfo="skip", textfont=dict(size=12), cliponaxis=False)
+    mc_text = f"<b>MCMC</b> · {n_draws:,} draws<br>{_fmt_time(mc.times[j])}"
+    if size is NORMAL:
+        mc_text += "<br>burn-in (first quarter, faded)"
+    style = dict(mode="text", hoverinfo="skip", textfont=dict(size=size.small), cliponaxis=False)
     return (
         scatter([x0], [y1], "", text=[vi_text], textposition="top right", **style),
         scatter([x1], [y1], "2", text=[mc_text], textposition="top left", **style),
     )
 
 
-# Vertical layout of the race (paper fractions): two density panels, the ELBO and MMD panels,
+# Vertical layout of the race (paper fractions, Sizes): two density panels, the ELBO and MMD panels,
 # then the gauge as a full-width strip.
-_TOP = (0.57, 1.0)
-_MID = (0.27, 0.45)
-_GAUGE = (0.0, 0.075)
 
 
-def _panel_titles(log_z: float) -> list[dict]:
-    texts = [
-        (0.0, _MID[1] + 0.01, "ELBO · light: MC estimate"),
-        (0.57, _MID[1] + 0.01, "MMD to the truth"),
-        (
-            0.0,
-            _GAUGE[1] + 0.05,
-            f"ln p(X) = {log_z:.3f} = ELBO + KL (nats)<br><span style='font-size:11px'>"
-            "the ELBO bar is cut at the slashes; the KL bar is to scale</span>",
-        ),
-    ]
+def _panel_titles(log_z: float, size: Sizes = NORMAL) -> list[dict]:
+    gauge = f"ln p(X) = {log_z:.3f} = ELBO + KL (nats)"
+    if size is NORMAL:  # the presenter view says it aloud
+        note = "the ELBO bar is cut at the slashes; the KL bar is to scale"
+        gauge += f"<br><span style='font-size:{size.note}px'>{note}</span>"
+    texts = [(0.0, size.gauge[1] + (0.05 if size is NORMAL else 0.045), gauge)]
+    if size.mid is not None:
+        texts += [
+            (0.0, size.mid[1] + 0.01, "ELBO · light: MC estimate"),
+            (0.57, size.mid[1] + 0.01, "MMD to the truth"),
+        ]
     return [
         dict(
             x=x, y=y, xref="paper", yref="paper", xanchor="left", yanchor="bottom", text=t, showarrow=False,
-            font=dict(size=12),
+            font=dict(size=size.small),
             align="left",
         )
         for x, y, t in texts
     ]  # fmt: skip
 
 
-def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict:
+def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels, size: Sizes = NORMAL) -> dict:
     xa, ya = axis_layout(grid, "x")
     xa2, ya2 = axis_layout(grid, "x2")
     play = dict(
@@ -417,29 +527,19 @@ def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict
     if clock == "time":
         vx_range.update(decades)
     gx, gy = gauge.layout()
-    return dict(
-        height=820,
-        margin=dict(l=55, r=20, t=55, b=80),
-        font=FONT,
+    ml, mr, mt, mb = size.margin
+    layout = dict(
+        height=size.height,
+        margin=dict(l=ml, r=mr, t=mt, b=mb),
+        font={**FONT, "size": size.font},
         showlegend=False,
         xaxis={**xa, "domain": [0.0, 0.45], "anchor": "y"},
-        yaxis={**ya, "domain": list(_TOP), "anchor": "x"},
+        yaxis={**ya, "domain": list(size.top), "anchor": "x"},
         xaxis2={**xa2, "domain": [0.55, 1.0], "anchor": "y2"},
         # the same y as on the left: its title there only, so the tick labels fit the gap on a phone
-        yaxis2={**ya2, "domain": list(_TOP), "anchor": "x2", "title": dict(text="")},
-        xaxis3={**vx_range, "domain": [0.0, 0.43], "anchor": "y3"},
-        yaxis3=dict(domain=list(_MID), anchor="x3", range=list(elbo_range), title=dict(text="nats")),
-        xaxis4=dict(
-            domain=[0.57, 1.0],
-            anchor="y4",
-            type="log",
-            **decades,
-            title=dict(text="wall-clock time (s)"),
-            range=[math.log10(t_lo) - 0.1, math.log10(t_hi) + 0.1],
-        ),
-        yaxis4=dict(domain=list(_MID), anchor="x4", range=[0, mmd_hi * 1.1 + 1e-3]),
+        yaxis2={**ya2, "domain": list(size.top), "anchor": "x2", "title": dict(text="")},
         xaxis5={**gx, "domain": [0.0, 1.0], "anchor": "y5"},
-        yaxis5={**gy, "domain": list(_GAUGE), "anchor": "x5"},
+        yaxis5={**gy, "domain": list(size.gauge), "anchor": "x5"},
         barmode="overlay",
         shapes=gauge.shapes(),
         updatemenus=[
@@ -447,11 +547,12 @@ def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict
                 type="buttons",
                 direction="left",
                 x=0.0,
-                y=-0.045,
+                y=size.buttons_y,
                 xanchor="left",
                 yanchor="top",
                 showactive=False,
                 pad=dict(t=0, r=10),
+                font=dict(size=size.font),
                 buttons=[
                     dict(label="▶ Play", method="animate", args=[None, play]),
                     dict(label="❚❚ Pause", method="animate", args=[[None], pause]),
@@ -461,16 +562,41 @@ def _race_layout(grid, vi, mc, clock, elbo_range, gauge: _Gauge, labels) -> dict
         sliders=[
             dict(
                 active=0,
-                x=0.2,
-                len=0.8,
-                y=0.0,
+                x=size.slider_x,
+                len=1.0 - size.slider_x,
+                y=size.slider_y,
                 yanchor="top",
+                font=dict(size=size.font),
                 pad=dict(t=30, b=0),
-                currentvalue=dict(prefix=("progress " if clock == "iteration" else "time "), font=dict(size=13)),
+                currentvalue=dict(
+                    prefix=("progress " if clock == "iteration" else "time "),
+                    font=dict(size=size.font),
+                    xanchor="right",
+                ),
                 steps=steps,
             )
         ],
     )
+    if size.mid is not None:
+        layout.update(
+            xaxis3={**vx_range, "domain": [0.0, 0.43], "anchor": "y3"},
+            yaxis3=dict(domain=list(size.mid), anchor="x3", range=list(elbo_range), title=dict(text="nats")),
+            xaxis4=dict(
+                domain=[0.57, 1.0],
+                anchor="y4",
+                type="log",
+                **decades,
+                title=dict(text="wall-clock time (s)"),
+                range=[math.log10(t_lo) - 0.1, math.log10(t_hi) + 0.1],
+            ),
+            yaxis4=dict(domain=list(size.mid), anchor="x4", range=[0, mmd_hi * 1.1 + 1e-3]),
+        )
+    # Streamlit's Plotly theme sets the axes' own font sizes, which layout.font does not reach: set them
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")):
+            axis["tickfont"] = dict(size=size.font)
+            axis.setdefault("title", {})["font"] = dict(size=size.font)
+    return layout
 
 
 # ---------------------------------------------------------------------------------- static charts

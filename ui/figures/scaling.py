@@ -1,5 +1,5 @@
 """The Scaling page's figures: time to a fixed accuracy against N (log-log, with fitted slopes),
-accuracy against wall-clock time at one N, and the variance ratio that does not go away.
+accuracy against wall-clock time at one N, and each VI method's variance ratio against N.
 Inputs: lists of ``ui.compute.ScaleRecord``; pure functions returning Plotly figure dicts."""
 
 from __future__ import annotations
@@ -97,8 +97,9 @@ def accuracy_time_figure(records: list[ScaleRecord], labels: dict[str, str], acc
 
 
 def bias_figure(records: list[ScaleRecord], labels: dict[str, str]) -> dict:
-    """The bias that does not go away: each VI method's final variance ratio (the smaller coordinate's) against N,
-    for the runs that reached the accuracy (a run stopped by its budget has not converged: its ratio is no bias)."""
+    """VI's variance against the exact posterior's: each VI method's final variance ratio (the smaller coordinate's)
+    against N, for the runs that reached the accuracy (a run stopped by its budget has not converged: its ratio is no
+    bias)."""
     data = []
     for method, label in labels.items():
         rs = sorted(

@@ -413,12 +413,17 @@ class ExprTarget(Target):
         return np.stack(np.broadcast_arrays(gx, gy), axis=-1)
 
 
+_MINUSES = str.maketrans(dict.fromkeys("\u2212\u2012\u2013\ufe63\uff0d", "-"))
+
+
 def parse_box(box) -> tuple[float, float, float, float]:
     """A 4-sequence or a string "xmin,xmax,ymin,ymax" -> 4 floats (not yet range-checked)."""
     if isinstance(box, str):
         if len(box) > 200:
             raise ValueError(f"box text too long ({len(box)} > 200 characters)")
-        s = box.strip().strip("()[]")
+        # a box copied from a page or a document often carries a typographic minus (U+2212, as the Lessons print
+        # it) or a dash for "-": read them as the minus they stand for
+        s = box.translate(_MINUSES).strip().strip("()[]")
         parts = [p.strip() for p in s.split(",")]
         if len(parts) != 4:
             raise ValueError(f"box must be 4 numbers 'xmin,xmax,ymin,ymax', got {len(parts)}")
