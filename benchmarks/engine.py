@@ -32,7 +32,7 @@ import time
 import emcee
 import numpy as np
 
-from vi_core import api, mcmc, methods
+from vi_core import api, chains, mcmc, methods
 from vi_core.methods.emcee_moves import MOVES
 from vi_core.targets import REGISTRY, make_target
 
@@ -45,7 +45,7 @@ def raw_emcee(target, method: str, seed: int, settings: api.Settings, box) -> tu
     """Plain ``EnsembleSampler.run_mcmc`` with our settings -> (seconds, final walkers (W, 2))."""
     start, sd = api._init_scale(box)
     rng = np.random.default_rng(seed)  # drawn in the same order as run_mcmc: p0, then emcee's seed
-    p0 = mcmc.initial_walkers(rng, start, np.full(2, sd / 4.0), settings.walkers)
+    p0 = chains.initial_walkers(rng, start, np.full(2, sd / 4.0), settings.walkers)
     state = emcee.State(p0, random_state=np.random.RandomState(int(rng.integers(2**31))).get_state())
     log_prob = mcmc.log_prob_fn(target)
     t0 = time.perf_counter()

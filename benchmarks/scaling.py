@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import sys
@@ -28,20 +27,9 @@ import sys
 import numpy as np
 
 from vi_core import scaling
+from vi_core.scaling.records import write_sweep
 
 __all__ = ["main"]
-
-
-def _record_dict(r: scaling.ScaleRecord) -> dict:
-    return {
-        **r.summary(),
-        "budget_s": r.budget_s,
-        "stopped": r.stopped,
-        "times": r.times.tolist(),
-        "mean_err": r.mean_err.tolist(),
-        "var_ratio": r.var_ratio.tolist(),
-        "accuracy": r.accuracy.tolist(),
-    }
 
 
 def _fmt_t(t: float | None, budget: float) -> str:
@@ -109,23 +97,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"N = {top:,}: ratio {m} / best minibatch VI time to accuracy = {r.time_to_accuracy_s / min(vi):.1f}")
     if args.write:
-        out = {
-            "machine": machine,
-            "date": datetime.date.today().isoformat(),
-            "settings": {
-                "name": "synthetic",
-                "ns": ns,
-                "methods": names,
-                "budget_s": args.budget,
-                "batch": args.batch,
-                "centred": not args.uncentred,
-                "seed": args.seed,
-                "accuracy": scaling.ACCURACY,
-            },
-            "records": [_record_dict(r) for r in records],
+        settings = {
+            "name": "synthetic",
+            "ns": ns,
+            "methods": names,
+            "budget_s": args.budget,
+            "batch": args.batch,
+            "centred": not args.uncentred,
+            "seed": args.seed,
+            "accuracy": scaling.ACCURACY,
         }
-        with open(args.write, "w") as f:
-            json.dump(out, f)
+        write_sweep(args.write, records, machine=machine, date=datetime.date.today().isoformat(), settings=settings)
         print(f"wrote {args.write}")
     return 0
 

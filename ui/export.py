@@ -3,14 +3,9 @@
 Rendered on the server without a browser (Pillow: ui.figures.raster), from the same frames as the Playground's
 animation (ui.figures.race.frame_plan), with every panel of the race, a time stamp per frame and no controls.
 
-Library (the app calls these, e.g. in a worker process under a visitor's run budget; each calls
-the run budget's checkpoint (ui.compute.checkpoint) between frames, and the same inputs give the same bytes):
-
-    render_gif(grid, vi, mc, clock="iteration", width=1280) -> bytes
-    render_mp4(grid, vi, mc, clock="iteration", width=1280) -> bytes     (needs an ffmpeg: mp4_available())
-    render_png(grid, vi, mc, clock="iteration", frame=-1, width=1280) -> bytes
-
-Command line, from the query string of a Playground share link (or the whole link):
+The renderers are ui.animation's (render_gif, render_mp4, render_png: the app calls them in a worker process
+under a visitor's run budget). This module is their command line, from the query string of a Playground share
+link (or the whole link):
 
     python -m ui.export --gif race.gif ""                          # the default run
     python -m ui.export --mp4 race.mp4 --png last.png "target=banana&vi=gauss-fr&mcmc=nuts&clock=time"
@@ -23,151 +18,20 @@ with one line on stderr and exit status 2; an engine refusal or an unwritable fi
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import logging
-import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from ui.figures import raster
-from ui.figures.shared import FRAME_MS
+from ui import animation
 
 if TYPE_CHECKING:
     from ui.compute import Grid, McmcResult, ViResult
     from ui.spec import RunSpec
 
-__all__ = [
-    "GIF_WIDTH",
-    "HOLD_MS",
-    "MP4_WIDTH",
-    "PNG_WIDTH",
-    "LinkError",
-    "compute",
-    "main",
-    "mp4_available",
-    "mp4_frame_count",
-    "parse_link",
-    "render_gif",
-    "render_mp4",
-    "render_png",
-]
-
-
-def _checkpoint() -> None:
-    """The run budget's checkpoint (ui.compute.checkpoint; imported when called: the command line's --help needs
-    no engine)."""
-    from ui.compute import checkpoint
-
-    checkpoint()
-
-
-def _out_of_time() -> type[Exception]:
-    from ui.compute import OutOfTime
-
-    return OutOfTime
-
-
-GIF_WIDTH = 1280  # 1280 × 720: sharp on a projector, and the default run's GIF is ~0.4 MB (budget: 3 MB)
-MP4_WIDTH = 1280  # 1280 × 720: H.264 keeps it small at any size
-PNG_WIDTH = 1280
-HOLD_MS = 2500  # the last frame stays up this long before the loop starts again
-MP4_CRF = 20  # x264 quality (lower: better); lines and text stay sharp at 20
-
-
-# ---------------------------------------------------------------------------------------------- rendering
-
-
-def render_gif(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteration", width: int = GIF_WIDTH) -> bytes:
-    """The race as a looping animated GIF: the app's frames at its pace (FRAME_MS a frame), the last held for
-    HOLD_MS, every frame on one fixed palette (no dithering: small, and no flicker between frames)."""
-    frames = [raster.quantize(f) for f in raster.race_frames(grid, vi, mc, clock, width, _checkpoint)]
-    _checkpoint()
-    buf = io.BytesIO()
-    durations = [FRAME_MS] * (len(frames) - 1) + [HOLD_MS]
-    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
-    return buf.getvalue()
-
-
-def render_png(
-    grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteration", frame: int = -1, width: int = PNG_WIDTH
-) -> bytes:
-    """One frame of the race (negative counts from the end; -1, the last, is the run's outcome) as a PNG."""
-    buf = io.BytesIO()
-    raster.race_frame(grid, vi, mc, clock, frame, width, _checkpoint).save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
-
-
-def _ffmpeg() -> str | None:
-    """An ffmpeg executable: imageio-ffmpeg's own binary when installed, else one on PATH."""
-    try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        return shutil.which("ffmpeg")
-
-
-def mp4_available() -> bool:
-    """Whether render_mp4 can run here (it needs an ffmpeg with libx264)."""
-    return _ffmpeg() is not None
-
-
-def mp4_frame_count(n_frames: int) -> int:
-    """Frames in the MP4 of a race of n_frames: the last is repeated to stay up for about HOLD_MS."""
-    return n_frames - 1 + max(1, round(HOLD_MS / FRAME_MS))
-
-
-def render_mp4(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteration", width: int = MP4_WIDTH) -> bytes:
-    """The race as an H.264 MP4 (yuv420p, +faststart: plays in PowerPoint, Keynote, browsers), 1000/FRAME_MS frames
-    a second, the last frame held for about HOLD_MS. Raises RuntimeError when no ffmpeg is to be had."""
-    exe = _ffmpeg()
-    if exe is None:
-        raise RuntimeError("MP4 needs ffmpeg: pip install imageio-ffmpeg (or put ffmpeg on PATH); the GIF does not")
-    height = raster.height_for(width)
-    with tempfile.TemporaryDirectory(prefix="race-mp4-") as tmp:
-        out, log = os.path.join(tmp, "race.mp4"), os.path.join(tmp, "ffmpeg.log")
-        cmd = [
-            exe, "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", f"1000/{FRAME_MS}",
-            "-i", "-",
-            "-vf", f"tpad=stop_mode=clone:stop={mp4_frame_count(1) - 1}",  # ffmpeg holds the last frame itself
-            "-c:v", "libx264", "-preset", "medium", "-crf", str(MP4_CRF), "-tune", "animation",
-            "-pix_fmt", "yuv420p", "-movflags", "+faststart",
-            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact",
-            out,
-        ]  # fmt: skip
-        with open(log, "wb") as err:
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
-            try:
-                with contextlib.suppress(BrokenPipeError):  # ffmpeg stopped: its exit status and log say why
-                    for frame in raster.race_frames(grid, vi, mc, clock, width, _checkpoint):
-                        proc.stdin.write(frame.tobytes())
-                    proc.stdin.close()
-                code = proc.wait()
-            except BaseException:
-                proc.kill()
-                proc.wait()
-                raise
-            finally:
-                if proc.stdin and not proc.stdin.closed:
-                    with contextlib.suppress(OSError):
-                        proc.stdin.close()
-        if code != 0:
-            with open(log, "rb") as f:
-                tail = f.read().decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-            raise RuntimeError(f"ffmpeg failed (exit {code}): {tail[0]}")
-        with open(out, "rb") as f:
-            return f.read()
-
-
-# ---------------------------------------------------------------------------------------------- a link -> a run
+__all__ = ["LinkError", "compute", "main", "parse_link"]
 
 
 class LinkError(ValueError):
@@ -219,6 +83,13 @@ def compute(spec: RunSpec) -> tuple[Grid, ViResult, McmcResult]:
 # ---------------------------------------------------------------------------------------------- command line
 
 
+def compute_door():
+    """ui.compute, imported when called: --help and a refused link need no engine."""
+    from ui import compute as door
+
+    return door
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m ui.export",
@@ -228,9 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         'An empty query ("") is the default run.',
     )
     p.add_argument("query", nargs="?", default="", help="the share link's query string, or the whole link")
-    p.add_argument("--gif", metavar="PATH", help=f"write the animation as a looping GIF ({GIF_WIDTH} px wide)")
-    p.add_argument("--mp4", metavar="PATH", help=f"write the animation as an H.264 MP4 ({MP4_WIDTH} px wide)")
-    p.add_argument("--png", metavar="PATH", help=f"write one frame as a PNG ({PNG_WIDTH} px wide)")
+    p.add_argument(
+        "--gif", metavar="PATH", help=f"write the animation as a looping GIF ({animation.GIF_WIDTH} px wide)"
+    )
+    p.add_argument("--mp4", metavar="PATH", help=f"write the animation as an H.264 MP4 ({animation.MP4_WIDTH} px wide)")
+    p.add_argument("--png", metavar="PATH", help=f"write one frame as a PNG ({animation.PNG_WIDTH} px wide)")
     p.add_argument("--frame", type=int, default=-1, metavar="K",
                    help="the PNG's frame: 0 to 39, negative from the end (default -1, the last)")  # fmt: skip
     p.add_argument("--width", type=int, metavar="PX", help="width of every file written (16:9; default per format)")
@@ -253,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error("nothing to write: give --gif PATH, --mp4 PATH and/or --png PATH")
     if args.width is not None and not 320 <= args.width <= 3840:
         return _fail(f"--width must be between 320 and 3840 pixels, got {args.width}", 2)
-    if args.mp4 and not mp4_available():
+    if args.mp4 and not animation.mp4_available():
         return _fail("MP4 needs ffmpeg: pip install imageio-ffmpeg (or put ffmpeg on PATH); --gif needs nothing", 1)
     try:
         spec, clock, notes = parse_link(args.query)
@@ -264,13 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         grid, vi, mc = compute(spec)
-    except (ValueError, _out_of_time()) as exc:
+    except (ValueError, compute_door().OutOfTime) as exc:
         return _fail(f"the engine refused this run: {exc}", 1)
     t_run = time.perf_counter() - t0
+    check = compute_door().checkpoint
     jobs = [
-        (args.gif, lambda w: render_gif(grid, vi, mc, clock, w or GIF_WIDTH)),
-        (args.mp4, lambda w: render_mp4(grid, vi, mc, clock, w or MP4_WIDTH)),
-        (args.png, lambda w: render_png(grid, vi, mc, clock, args.frame, w or PNG_WIDTH)),
+        (args.gif, lambda w: animation.render_gif(grid, vi, mc, clock, w or animation.GIF_WIDTH, check)),
+        (args.mp4, lambda w: animation.render_mp4(grid, vi, mc, clock, w or animation.MP4_WIDTH, check)),
+        (args.png, lambda w: animation.render_png(grid, vi, mc, clock, args.frame, w or animation.PNG_WIDTH, check)),
     ]
     for path, render in jobs:
         if not path:

@@ -5,7 +5,7 @@
   is smallest at m = μ_p, S = Σ_p; restricted to diagonal S, at S = diag Σ_p. Both
   moments and the KL come from the grid (``forward_kl``: Σ_cells p ln(p / q)).
 * Reverse, KL(q || p) = ln p(X) - ELBO(q) (mode-seeking). No closed form: ``reverse_kl_fit``
-  maximises the exact ELBO (vi_core.metrics.gaussian_elbos, quadrature centred on q) with
+  maximises the exact ELBO (vi_core.families.gaussian_elbos, quadrature centred on q) with
   BFGS over theta = (m1, m2, ln L11, ln L22[, L21]), as vi_core.gaussvi parameterises q,
   with the exact gradient of the quadrature (reparameterised, no Monte Carlo). Deterministic,
   so the same grid gives the same fit. The ELBO can have several local optima (a mode, a lobe,
@@ -27,10 +27,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 from vi_core.cavi import start_point
-from vi_core.families import GaussianQ, GridProductQ
+from vi_core.families import _U_HALF, _U_N, GaussianQ, GridProductQ, gaussian_elbos
 from vi_core.gaussvi import to_q
 from vi_core.grid import Grid
-from vi_core.metrics import _U_HALF, _U_N, decomposition, gaussian_elbos
+from vi_core.metrics import decomposition
 
 __all__ = [
     "ElboTerms",
@@ -73,7 +73,7 @@ def reverse_kl(grid: Grid, q: GaussianQ | GridProductQ) -> float:
 
 
 def _elbo_and_grad(target, full_rank: bool, n: int):
-    """theta -> (-ELBO, -dELBO/dtheta) by the q-centred quadrature of vi_core.metrics.gaussian_elbos.
+    """theta -> (-ELBO, -dELBO/dtheta) by the q-centred quadrature of vi_core.families.gaussian_elbos.
 
     The nodes z = m + L u are fixed in u, so the gradient of the quadrature sum is the same sum
     over grad ln p~ (the reparameterisation gradient, with no Monte Carlo): one density and one
@@ -225,7 +225,7 @@ def best_reverse_kl_fit(grid: Grid, full_rank: bool = True, extra_starts: tuple[
 
     Each start climbs the exact ELBO with BFGS on a coarser q-centred quadrature; stationary
     points where the ELBO still curves up (saddles) are dropped; the best optimum is then
-    polished on the full quadrature (the one vi_core.metrics.gaussian_elbos scores every q with).
+    polished on the full quadrature (the one vi_core.families.gaussian_elbos scores every q with).
     Deterministic: the same grid gives the same answer.
     """
     bounds = _bounds(grid.box, full_rank)

@@ -28,7 +28,7 @@ from vi_core.families import GaussianQ
 from vi_core.runner import Algorithm
 from vi_core.targets import Target
 
-__all__ = ["AdamOptions", "GaussInfo", "GaussState", "gaussian_vi", "to_q"]
+__all__ = ["AdamOptions", "GaussInfo", "GaussState", "adam_update", "gaussian_vi", "to_q"]
 
 
 class GaussState(NamedTuple):
@@ -55,6 +55,29 @@ class AdamOptions(NamedTuple):
     beta2: float = 0.999
     eps: float = 1e-8
     average_frac: float = 0.25  # report the running mean of the iterates over this last fraction of the steps
+
+
+def adam_update(
+    theta: np.ndarray,
+    mom1: np.ndarray,
+    mom2: np.ndarray,
+    grad: np.ndarray,
+    t: int,
+    lr: float,
+    unit: np.ndarray,
+    adam: AdamOptions = AdamOptions(),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Adam ascent step on the parameters (the ELBO is maximised) -> (theta, mom1, mom2).
+
+    t >= 1: this step's number (for the bias corrections); lr: this step's learning rate (the
+    caller's schedule); unit (P,): the length unit of each parameter's step; adam: beta1, beta2
+    and eps (its lr and schedule fields are not read here). Shared by every Gaussian VI loop
+    (also vi_core.scaling's minibatch VI)."""
+    mom1 = adam.beta1 * mom1 + (1 - adam.beta1) * grad
+    mom2 = adam.beta2 * mom2 + (1 - adam.beta2) * grad * grad
+    mhat = mom1 / (1 - adam.beta1**t)
+    vhat = mom2 / (1 - adam.beta2**t)
+    return theta + lr * unit * mhat / (np.sqrt(vhat) + adam.eps), mom1, mom2
 
 
 def to_q(theta: np.ndarray) -> GaussianQ:
@@ -110,12 +133,7 @@ def gaussian_vi(
             t = state.t + 1
             return state._replace(t=t, avg=averaged(t, theta, state.avg)), GaussInfo(mc_elbo, float("nan"))
         t = state.t + 1
-        mom1 = adam.beta1 * state.mom1 + (1 - adam.beta1) * grad
-        mom2 = adam.beta2 * state.mom2 + (1 - adam.beta2) * grad * grad
-        lr = adam.lr * decay ** (t - 1)
-        mhat = mom1 / (1 - adam.beta1**t)
-        vhat = mom2 / (1 - adam.beta2**t)
-        theta = theta + lr * unit * mhat / (np.sqrt(vhat) + adam.eps)  # ascent: the ELBO is maximised
+        theta, mom1, mom2 = adam_update(theta, state.mom1, state.mom2, grad, t, adam.lr * decay ** (t - 1), unit, adam)
         state = GaussState(theta, mom1, mom2, t, averaged(t, theta, state.avg))
         return state, GaussInfo(mc_elbo, float(np.linalg.norm(grad)))
 

@@ -54,8 +54,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from vi_core.mcmc import initial_walkers
-from vi_core.methods import PATH_CHAINS, Moves
+from vi_core.chains import initial_walkers
+from vi_core.method import PATH_CHAINS, Moves
 from vi_core.runner import Algorithm
 from vi_core.targets import Target
 

@@ -36,8 +36,7 @@ from vi_core.reference import (
     refuse_improper,
     scan_outside,
 )
-from vi_core.targets import Target
-from vi_core.targets.base import check_box_side, num_text
+from vi_core.targets.base import Target, check_box_side, num_text
 
 __all__ = ["DEFAULT_N", "REFERENCE_TOL", "Grid", "Reference", "make_grid"]
 

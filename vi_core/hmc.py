@@ -21,7 +21,7 @@ exact reference).
   of the old fixed-length default). A draw independent of the state keeps every chain's kernel valid.
 * NUTS: multinomial sampling with the generalised no-U-turn criterion (Betancourt 2017, with
   the extra checks across subtrees Stan makes), per chain, max tree depth 10.
-* Warm-up, the first quarter of the iterations (vi_core.mcmc.burn_in): the step size, shared
+* Warm-up, the first quarter of the iterations (vi_core.chains.burn_in): the step size, shared
   by the chains, is tuned by Nesterov dual averaging (Hoffman & Gelman 2014) to the chains'
   mean accept statistic; halfway through, the diagonal metric is set from the chains' draws
   of the second eighth (regularised as Stan does) and dual averaging restarts; after warm-up
@@ -40,20 +40,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from vi_core.mcmc import burn_in, initial_walkers
-from vi_core.methods import PATH_CHAINS, PATH_POINTS, Moves
+from vi_core.adaptation import DualAverage, da_init, da_update
+from vi_core.chains import burn_in, initial_walkers
+from vi_core.method import PATH_CHAINS, PATH_POINTS, Moves
 from vi_core.runner import Algorithm
 from vi_core.targets import Target
 
 __all__ = [
     "MAX_DELTA_H",
     "MAX_TREE_DEPTH",
-    "DualAverage",
     "HmcInfo",
     "HmcState",
     "Kept",
-    "da_init",
-    "da_update",
     "hmc",
     "jitter_range",
     "leapfrog",
@@ -63,34 +61,8 @@ __all__ = [
 
 MAX_DELTA_H = 1000.0  # an energy error above this is a divergence (Stan's threshold)
 MAX_TREE_DEPTH = 10
-GAMMA, T0, KAPPA = 0.05, 10.0, 0.75  # dual averaging's usual constants (Hoffman & Gelman 2014)
 INIT_STEP = 0.25  # initial step size in units of sd (1/8 of the box's shorter side)
 MIN_METRIC_ITERS = 8  # fewer warm-up iterations in the metric window: keep the identity metric
-
-
-class DualAverage(NamedTuple):
-    """Nesterov dual averaging of log step size: mu the shrinkage point, hbar the averaged
-    gap to the target acceptance, log_eps_bar the averaged iterate, t the iteration."""
-
-    mu: float
-    hbar: float
-    log_eps_bar: float
-    t: int
-
-
-def da_init(step_size: float) -> DualAverage:
-    return DualAverage(math.log(10.0 * step_size), 0.0, 0.0, 0)
-
-
-def da_update(da: DualAverage, accept: float, target: float) -> tuple[DualAverage, float]:
-    """One dual-averaging step with the accept statistic seen -> (new state, next step size)."""
-    t = da.t + 1
-    eta = 1.0 / (t + T0)
-    hbar = (1.0 - eta) * da.hbar + eta * (target - accept)
-    log_eps = da.mu - math.sqrt(t) / GAMMA * hbar
-    w = t**-KAPPA
-    log_eps_bar = w * log_eps + (1.0 - w) * da.log_eps_bar
-    return DualAverage(da.mu, hbar, log_eps_bar, t), math.exp(log_eps)
 
 
 class HmcInfo(NamedTuple):

@@ -41,26 +41,20 @@ from typing import NamedTuple
 
 import numpy as np
 from arviz_stats.base import array_stats
-from scipy.special import ndtr
 
 from vi_core import chunks
-from vi_core.families import GaussianQ, GridProductQ
+from vi_core.families import Family
 from vi_core.grid import Grid
-from vi_core.reference import gaussian_cell_probabilities
-from vi_core.targets import Target
+from vi_core.targets.base import Target
 
 __all__ = [
     "Decomposition",
     "Yardstick",
     "decomposition",
     "elbo",
-    "gaussian_elbos",
     "moment_errors",
     "pareto_khat",
 ]
-
-_U_HALF = 7.0  # q-centred quadrature covers +-7 sd of q
-_U_N = 81
 
 
 class Decomposition(NamedTuple):
@@ -71,46 +65,12 @@ class Decomposition(NamedTuple):
     kl: float
 
 
-def gaussian_elbos(target: Target, locs: np.ndarray, chols: np.ndarray, n: int = _U_N) -> np.ndarray:
-    """Exact ELBOs of Gaussian q's: locs (T, 2), chols (T, 2, 2) -> (T,).
-
-    A chunk of q's at a time (about vi_core.chunks.CHUNK_POINTS nodes): a whole run's 3,000 q's
-    on 61 x 61 nodes at once would make every temporary 89 MB.
-    """
-    locs = np.asarray(locs, dtype=float).reshape(-1, 2)
-    chols = np.asarray(chols, dtype=float).reshape(-1, 2, 2)
-    u = np.linspace(-_U_HALF, _U_HALF, n)
-    w1 = np.exp(-0.5 * u * u)
-    w1 /= w1.sum()
-    ww = np.outer(w1, w1).ravel()  # (n * n,) the product weights, in the nodes' order
-    u1, u2 = np.meshgrid(u, u, indexing="ij")
-    energy = np.empty(locs.shape[0])
-    for s in chunks.spans(locs.shape[0], n * n):
-        loc, chol = locs[s], chols[s]
-        z = np.empty((loc.shape[0], n, n, 2))
-        np.multiply(chol[:, 0, 0, None, None], u1, out=z[..., 0])
-        z[..., 0] += loc[:, 0, None, None]
-        np.multiply(chol[:, 1, 0, None, None], u1, out=z[..., 1])
-        z[..., 1] += loc[:, 1, None, None]
-        z[..., 1] += chol[:, 1, 1, None, None] * u2
-        with np.errstate(all="ignore"):
-            logp = np.asarray(target.log_density(z), dtype=float)
-            energy[s] = logp.reshape(loc.shape[0], n * n) @ ww
-    energy = np.where(np.isnan(energy), -np.inf, energy)
-    entropy = math.log(2 * math.pi) + 1.0 + np.log(chols[:, 0, 0] * chols[:, 1, 1])
-    return energy + entropy
+def elbo(grid: Grid, q: Family) -> float:
+    """Exact ELBO of q against the grid's target (the family's own: vi_core.families)."""
+    return q.elbo(grid)
 
 
-def elbo(grid: Grid, q: GaussianQ | GridProductQ) -> float:
-    """Exact ELBO of q against the grid's target."""
-    if isinstance(q, GaussianQ):
-        return float(gaussian_elbos(grid.target, q.loc[None], q.chol[None])[0])
-    from vi_core.cavi import grid_elbo  # local: cavi imports this module's neighbours
-
-    return grid_elbo(grid, q.w1, q.w2)
-
-
-def decomposition(grid: Grid, q: GaussianQ | GridProductQ) -> Decomposition:
+def decomposition(grid: Grid, q: Family) -> Decomposition:
     """(ln p(X), ELBO, KL) for q, with KL = ln p(X) - ELBO."""
     e = elbo(grid, q)
     return Decomposition(grid.log_z, e, grid.log_z - e)
@@ -148,7 +108,6 @@ _W1_GROWTH = 1.02  # width ratio of successive table intervals outside the box
 _W1_OUTER_MAX = 1000  # at most this many table intervals a side outside the box
 _W1_REACH = 2.0  # the table reaches this many support widths beyond the support (closed-form targets)
 _W1_QUAD_CELLS = 48  # z1 cells over the support for the z2 marginal's quadrature (6 nodes each)
-_W1_Q_HALF = 8.5  # a Gaussian q's CDF is tabulated over its mean +- 8.5 sd
 
 
 def _abs_linear_integral(w: np.ndarray, d0: np.ndarray, d1: np.ndarray) -> float:
@@ -183,14 +142,6 @@ def _w1_empirical(s: np.ndarray, e: np.ndarray, f: np.ndarray) -> float:
         fn[at_e], fn[at_s] = below[j0:j1] / n, np.arange(i0 + 1, i1 + 1) / n  # F_n on [t_k, t_k+1)
         total += _abs_linear_integral(np.diff(t), ft[:-1] - fn[:-1], ft[1:] - fn[:-1])
     return total
-
-
-def _w1_linear(ta: np.ndarray, fa: np.ndarray, tb: np.ndarray, fb: np.ndarray) -> float:
-    """∫ |F_a - F_b| dt for two CDFs piecewise linear through (ta, fa) and (tb, fb): exact on
-    the merged breakpoints."""
-    t = np.union1d(ta, tb)
-    d = np.interp(t, ta, fa, left=0.0, right=1.0) - np.interp(t, tb, fb, left=0.0, right=1.0)
-    return _abs_linear_integral(np.diff(t), d[:-1], d[1:])
 
 
 class Yardstick:
@@ -267,11 +218,10 @@ class Yardstick:
         """MMD between the reference and a distribution given by working-grid cell weights (nx, ny)."""
         return self.mmd_cells(self._coarsen(w / w.sum()))
 
-    def mmd_q(self, q: GaussianQ | GridProductQ) -> float:
-        if isinstance(q, GaussianQ):
-            c = gaussian_cell_probabilities(q.loc, q.chol, self.x_edges, self.y_edges)
-            return self.mmd_cells(c / c.sum())
-        return self.mmd_weights(q.cell_weights(self.grid))
+    def mmd_q(self, q: Family) -> float:
+        """MMD between the reference and q, by q's own probability of each of this yardstick's cells."""
+        c = q.cell_probabilities(self.grid, self.x_edges, self.y_edges)
+        return self.mmd_cells(c / c.sum())
 
     def _index(self, v: np.ndarray, edges: np.ndarray, off: int, lo: float, h: float) -> np.ndarray:
         """Cell index along one axis: arithmetic inside the box, a search outside it."""
@@ -417,46 +367,22 @@ class Yardstick:
             total += spread * math.sqrt(2.0 / (math.pi * ns[k]))
         return 0.5 * total
 
-    def w1_q(self, q: GaussianQ | GridProductQ) -> float:
-        """Mean over the two coordinates of W1(q's marginal, exact marginal) / exact sd.
-
-        A GaussianQ by its normal marginal CDFs; any other q by ``q.cell_weights(grid)`` (nx, ny)
-        on the working grid, its marginal CDF piecewise linear over the grid's cell edges
-        (zero mass outside the box). nan for a q with non-finite parameters.
-        """
-        g = self.grid
-        tables = self._cdf_tables
-        total = 0.0
-        if isinstance(q, GaussianQ):
-            loc, cov = np.asarray(q.loc, dtype=float), np.asarray(q.cov, dtype=float)
-            if not (np.isfinite(loc).all() and np.isfinite(cov).all()):
-                return float("nan")
-            for k in (0, 1):
-                e, f = tables[k]
-                m, s = loc[k], math.sqrt(max(cov[k, k], 1e-300))
-                # F_q is linear between nodes h apart: error <= (h^2 / 12) ∫|f_q'| = h^2 / (6 sqrt(2 pi) s)
-                # in z units. n = 4400 sqrt(s / sd) nodes (at least 4000, at most 400,000) over
-                # m +- 8.5 s keep it under 1e-6 sd of p for any s up to 8000 sd (a wider q is
-                # thousands of sd off: a relative error under 1e-9).
-                sd = self.bandwidth[k]
-                nodes = int(min(400_000, max(4000, math.ceil(4400 * math.sqrt(s / sd)))))
-                t = np.union1d(e, m + s * np.linspace(-_W1_Q_HALF, _W1_Q_HALF, nodes))
-                d = ndtr((t - m) / s) - np.interp(t, e, f, left=0.0, right=1.0)
-                total += _abs_linear_integral(np.diff(t), d[:-1], d[1:]) / sd
-            return 0.5 * total
-        w = np.asarray(q.cell_weights(g), dtype=float)
-        if not np.isfinite(w).all() or w.sum() <= 0:
+    def w1_q(self, q: Family) -> float:
+        """Mean over the two coordinates of W1(q's marginal, exact marginal) / exact sd: |F_q - F_p| integrated
+        exactly between the union of the exact table's edges and q's own CDF knots (``Family.cdf_knots``), where
+        both are (nearly) linear. nan for a q with non-finite moments."""
+        if not (np.isfinite(q.mean).all() and np.isfinite(q.cov).all()):
             return float("nan")
-        w = w / w.sum()
-        for k, (marg, (lo, hi)) in enumerate(((w.sum(1), g.box[:2]), (w.sum(0), g.box[2:]))):
-            e, f = tables[k]
-            eq = np.linspace(lo, hi, marg.size + 1)
-            fq = np.concatenate([[0.0], np.cumsum(marg)])
-            total += _w1_linear(eq, fq, e, f) / self.bandwidth[k]
+        total = 0.0
+        for k, (e, f) in enumerate(self._cdf_tables):
+            sd = self.bandwidth[k]
+            t = np.union1d(e, q.cdf_knots(self.grid, k, sd))
+            d = q.marginal_cdf(self.grid, k, t) - np.interp(t, e, f, left=0.0, right=1.0)
+            total += _abs_linear_integral(np.diff(t), d[:-1], d[1:]) / sd
         return 0.5 * total
 
 
-def pareto_khat(target: Target, q: GaussianQ | GridProductQ, seed: int = 0, n: int = 10_000) -> float:
+def pareto_khat(target: Target, q: Family, seed: int = 0, n: int = 10_000) -> float:
     """Pareto k-hat of the importance ratios p~/q over n draws from q (PSIS diagnostic).
 
     Below min(1 - 1/log10 n, 0.7) (vi_core.verdicts.khat_threshold) importance sampling from q is reliable; it

@@ -31,8 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp, ndtr, ndtri
 
-from vi_core.targets import Target
-from vi_core.targets.base import Conditional
+from vi_core.targets.base import Conditional, Target
 
 __all__ = [
     "ConditionalReference",

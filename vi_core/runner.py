@@ -18,7 +18,7 @@ import numpy as np
 
 from vi_core import budget
 
-__all__ = ["Algorithm", "Trace", "run"]
+__all__ = ["Algorithm", "Trace", "run", "snapshot_indices"]
 
 
 class Algorithm(NamedTuple):
@@ -78,3 +78,11 @@ def run(
         if len(infos) % every == 0:
             budget.report(stage, len(infos) / n_steps)
     return Trace(states, infos, np.asarray(times), np.asarray(evals, dtype=np.int64) if counter else None)
+
+
+def snapshot_indices(n: int, k: int = 60) -> np.ndarray:
+    """About k indices into n snapshots, dense early (log-spaced) and even later, (S,)."""
+    if n <= k:
+        return np.arange(n)
+    idx = np.concatenate([[0], np.geomspace(1, n - 1, k // 2), np.linspace(0, n - 1, k // 2)])
+    return np.unique(idx.astype(int))

@@ -2,7 +2,7 @@
 
 W independent chains, vectorised: each step proposes z' = z + L ε (ε ~ N(0, I)) for every chain and accepts
 with probability min(1, p(z')/p(z)). The proposal starts isotropic with sd ``step_size``. During burn-in (the
-first quarter, vi_core.mcmc.burn_in) it is tuned twice, at the half and at the end of burn-in, to
+first quarter, vi_core.chains.burn_in) it is tuned twice, at the half and at the end of burn-in, to
 2.38²/d times the covariance of the chains' draws in the preceding window (d = 2; Haario, Saksman &
 Tamminen 2001; Roberts & Rosenthal 2001): an isotropic step is limited by the posterior's narrowest
 direction (τ ≈ 37 steps on a ρ = 0.9 Gaussian at sd 0.5, 18 at the best isotropic sd), a proposal shaped like
@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from vi_core.mcmc import burn_in, initial_walkers
+from vi_core.chains import burn_in, initial_walkers
 from vi_core.runner import Algorithm
 from vi_core.targets import Target
 

@@ -4,8 +4,8 @@
 against it; the Playground's widgets (ui.playground), the URL (ui.spec) and the command
 line (vi_core.__main__) read the same rows. Two sets of bounds per row, on purpose:
 ``lo``/``hi`` is what the engine accepts, ``ui_lo``/``ui_hi`` what the Playground and a
-link offer (a teaching app keeps runs short). ``used_by``: the method kinds ("vi",
-"mcmc") or method names a setting matters to; a method lists the ones it reads.
+link offer (a teaching app keeps runs short). Which methods read a setting is not listed here: each method
+declares the settings it reads (``Method.settings``), and vi_core.method.readers(field) derives the rest.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ class Setting:
     lo: float
     hi: float
     help: str
-    used_by: tuple[str, ...] = ()
     query: str | None = None
     ui_lo: float | None = None
     ui_hi: float | None = None
@@ -48,42 +47,42 @@ class Setting:
 TABLE: tuple[Setting, ...] = (
     Setting("n_grid", "Grid points per side", int, DEFAULT_N, 50, 600,
             "Cells per side of the quadrature grid that CAVI runs on and ln p(X) is checked against.",
-            ("vi", "mcmc"), "grid", 50, 600, step=50),
+            "grid", 50, 600, step=50),
     Setting("cavi_sweeps", "CAVI: max sweeps", int, 300, 1, 5000,
             "Sweeps of coordinate ascent (q1 then q2); it stops earlier at a fixed point.",
-            ("cavi",), "cavi_sweeps", 1, 1000),
+            "cavi_sweeps", 1, 1000),
     Setting("cavi_tol", "CAVI: tolerance", float, 1e-10, 0.0, 1.0,
-            "CAVI stops when a sweep changes the ELBO by at most this (nats).", ("cavi",)),
+            "CAVI stops when a sweep changes the ELBO by at most this (nats)."),
     Setting("vi_steps", "Gaussian VI: steps", int, 1000, 1, 20000,
             "Gradient steps of Gaussian VI (the learning rate decays over them).",
-            ("gauss-mf", "gauss-fr"), "vi_steps", 10, 3000),
+            "vi_steps", 10, 3000),
     Setting("vi_samples", "Gaussian VI: K samples a step", int, 64, 1, 1024,
             "Monte Carlo draws from q behind each ELBO gradient.",
-            ("gauss-mf", "gauss-fr"), "vi_samples", 1, 256, old_query=("K",)),
+            "vi_samples", 1, 256, old_query=("K",)),
     Setting("vi_lr", "Gaussian VI: learning rate", float, 0.1, 1e-4, 1.0,
             "Adam's initial step size (in units of 1/8 of the box for the mean).",
-            ("gauss-mf", "gauss-fr"), "vi_lr", 0.001, 0.5, fmt="%.3f", old_query=("lr",)),
+            "vi_lr", 0.001, 0.5, fmt="%.3f", old_query=("lr",)),
     Setting("walkers", "MCMC: walkers", int, 32, 4, 512,
             "Walkers (independent chains for random-walk Metropolis); emcee's moves need an even number.",
-            ("mcmc",), "walkers", 8, 256, step=2),
+            "walkers", 8, 256, step=2),
     Setting("mcmc_steps", "MCMC: steps", int, 2000, 2, 50000,
             "Steps of every walker or chain; the first quarter is burn-in (HMC/NUTS: warm-up).",
-            ("mcmc",), "mcmc_steps", 20, 5000, old_query=("steps",)),
+            "mcmc_steps", 20, 5000, old_query=("steps",)),
     Setting("step_size", "Random-walk step size", float, 0.5, 1e-3, 100.0,
             "Random-walk Metropolis's proposal sd per coordinate until burn-in tunes the proposal to the draws.",
-            ("rwm",), "step_size", 0.01, 10.0, fmt="%.2f", old_query=("step",)),
+            "step_size", 0.01, 10.0, fmt="%.2f", old_query=("step",)),
     Setting("chains", "Chains", int, 4, 2, 64,
             "Independent chains of Gibbs, HMC and NUTS (R-hat compares them).",
-            ("gibbs", "hmc", "nuts"), "chains", 2, 16),
+            "chains", 2, 16),
     Setting("leapfrog_steps", "HMC: leapfrog steps", int, 16, 1, 512,
             "Mean leapfrog steps of an HMC trajectory: each iteration draws from half to 1.5 times this, so "
             "fixed-length orbits cannot resonate (its length is steps times the adapted step size).",
-            ("hmc",), "leapfrog_steps", 1, 100),
+            "leapfrog_steps", 1, 100),
     Setting("target_accept", "HMC/NUTS: target acceptance", float, 0.8, 0.1, 0.99,
             "The acceptance rate the step size is tuned to during warm-up (the first quarter).",
-            ("hmc", "nuts"), "target_accept", 0.5, 0.99, fmt="%.2f"),
+            "target_accept", 0.5, 0.99, fmt="%.2f"),
     Setting("time_budget_s", "Time budget (s)", float, 20.0, 0.01, 600.0,
-            "Any run stops after this many seconds of algorithm time.", ("vi", "mcmc")),
+            "Any run stops after this many seconds of algorithm time."),
 )  # fmt: skip
 BY_FIELD = {s.field: s for s in TABLE}
 BY_QUERY = {s.query: s for s in TABLE if s.query is not None}

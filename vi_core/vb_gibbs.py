@@ -39,9 +39,9 @@ from arviz_stats.base import array_stats
 from scipy import stats
 
 from vi_core.api import run_sampler
+from vi_core.chains import burn_in
 from vi_core.conjugate import closed_form_cavi, exact_moments, stack
 from vi_core.grid import make_grid
-from vi_core.mcmc import burn_in
 from vi_core.metrics import Yardstick
 from vi_core.runner import run
 from vi_core.settings import DEFAULTS

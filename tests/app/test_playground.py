@@ -132,17 +132,17 @@ def test_exports_are_downloadable():
 
 
 def test_export_contents():
-    from ui import playground
     from ui.compute import run
+    from ui.downloads import samples_csv, summary_json, vi_trace_csv
     from ui.spec import from_query
 
     spec, _, _ = from_query({"target": "donut", **SMALL})
     out = run(spec)
-    rows = playground.samples_csv(out.mc).strip().splitlines()
+    rows = samples_csv(out.mc).strip().splitlines()
     assert rows[0] == "step,walker,z1,z2,after_burn_in" and len(rows) == 1 + 30 * 8
-    trace = playground.vi_trace_csv(out.vi).strip().splitlines()
+    trace = vi_trace_csv(out.vi).strip().splitlines()
     assert len(trace) == 1 + out.vi.times.size
-    summary = json.loads(playground.summary_json(spec, out))
+    summary = json.loads(summary_json(spec, out))
     assert abs(summary["vi"]["elbo"] + summary["vi"]["kl"] - summary["log_evidence"]) < 1e-9
     assert summary["spec"]["target"] == "donut"
 
@@ -203,7 +203,7 @@ def test_what_this_run_shows_and_the_tail_yardstick():
 
 
 def test_every_results_row_and_metric_has_a_one_line_tooltip():
-    from ui.playground import GLOSSARY
+    from ui.results import GLOSSARY
 
     at = _app({"target": "gaussian", "mcmc": "nuts", **SMALL})
     (table,) = [m.value for m in at.markdown if m.value.startswith('<table class="results-table">')]

@@ -7,7 +7,7 @@ import pathlib
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import scaling
+from ui import scaling, scaling_text
 from ui.compute import SCALE_METHODS, precomputed_scaling
 
 APP = str(pathlib.Path(__file__).parents[2] / "app.py")
@@ -36,7 +36,7 @@ def test_first_load_shows_the_recorded_sweep_and_its_words(centred):
     captions = [c.value for c in at.caption]
     assert any(pre["machine"] in c and pre["date"] in c and "recorded by" in c for c in captions)
     labels = {m: s.label for m, s in SCALE_METHODS.items()}
-    words = scaling.captions(
+    words = scaling_text.captions(
         pre["records"], labels, centred, other["records"], {r.n: "recorded" for r in pre["records"]}
     )
     for line in words["slopes"] + words["bias"]:
@@ -48,7 +48,7 @@ def test_first_load_shows_the_recorded_sweep_and_its_words(centred):
     # the legend's slopes are the captions' slopes
     names = [t["name"] for t in json.loads(charts[0].proto.spec)["data"]]
     for m, label in labels.items():
-        assert f"{label} · slope {scaling.method_slope(pre['records'], m):.2f}" in names
+        assert f"{label} · slope {scaling_text.method_slope(pre['records'], m):.2f}" in names
     table = at.table[0].value
     assert set(table["measured"]) == {"recorded"} and len(table) == len(pre["records"])
     assert {"100,000", "1,000,000"} <= set(table["N"])

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ui import export
-from ui.figures import raster
-from ui.figures.race import frame_plan
+from ui import animation, export
+from ui.figures import canvas, raster
+from ui.figures.frames import frame_plan
 from ui.figures.shared import FRAME_MS, N_FRAMES, VI_COLOUR
 from vi_core import budget
 
@@ -30,7 +30,7 @@ def small():
 
 @pytest.fixture(scope="module")
 def small_gif(small):
-    return export.render_gif(*small, width=WIDTH)
+    return animation.render_gif(*small, width=WIDTH)
 
 
 def _frames(gif: bytes) -> list[Image.Image]:
@@ -45,37 +45,37 @@ def _frames(gif: bytes) -> list[Image.Image]:
 def test_gif_is_an_animated_loop_of_the_race_under_3_mb(small_gif):
     im = Image.open(io.BytesIO(small_gif))
     assert im.format == "GIF" and im.is_animated and im.n_frames == N_FRAMES >= 20
-    assert im.size == (WIDTH, raster.height_for(WIDTH)) == (480, 270)
+    assert im.size == (WIDTH, canvas.height_for(WIDTH)) == (480, 270)
     assert im.info["loop"] == 0 and len(small_gif) <= 3 << 20
     durations = []
     for k in range(im.n_frames):
         im.seek(k)
         durations.append(im.info["duration"])
-    assert durations[:-1] == [FRAME_MS] * (N_FRAMES - 1) and durations[-1] == export.HOLD_MS
+    assert durations[:-1] == [FRAME_MS] * (N_FRAMES - 1) and durations[-1] == animation.HOLD_MS
     frames = _frames(small_gif)
     first, last = np.asarray(frames[0], dtype=int), np.asarray(frames[-1], dtype=int)
     assert (np.abs(first - last).sum(axis=-1) > 0).mean() > 0.01  # draws accumulated, q moved, the gauge filled
 
 
 def test_png_frame_is_clean_and_the_expected_size(small):
-    png = export.render_png(*small, frame=-1, width=WIDTH)
+    png = animation.render_png(*small, frame=-1, width=WIDTH)
     im = Image.open(io.BytesIO(png))
     assert im.format == "PNG" and im.mode == "RGB" and im.size == (480, 270)
     a = np.asarray(im, dtype=int)
     # no Play/Pause or slider: under the gauge's tick labels the picture is blank to its edge
     assert (a[-8:] == 255).all()
     # the race is there: VI's colour in the left density panel, the walkers' orange in the right one
-    u = WIDTH / raster.BASE[0]
+    u = WIDTH / canvas.BASE[0]
     left, right = (
         a[round(60 * u) : round(400 * u), : round(330 * u)],
         a[round(60 * u) : round(400 * u), round(338 * u) : round(660 * u)],
     )
     assert _near(left, VI_COLOUR).sum() > 50 and _near(right, "#E69F00").sum() > 20
     # the default frame is the last; frame 0 differs from it; a frame out of range is refused
-    assert export.render_png(*small, frame=N_FRAMES - 1, width=WIDTH) == png
-    assert export.render_png(*small, frame=0, width=WIDTH) != png
+    assert animation.render_png(*small, frame=N_FRAMES - 1, width=WIDTH) == png
+    assert animation.render_png(*small, frame=0, width=WIDTH) != png
     with pytest.raises(IndexError, match="out of range"):
-        export.render_png(*small, frame=N_FRAMES, width=WIDTH)
+        animation.render_png(*small, frame=N_FRAMES, width=WIDTH)
 
 
 def _near(a: np.ndarray, colour: str, tol: float = 40.0) -> np.ndarray:
@@ -90,7 +90,7 @@ def test_density_panels_keep_equal_scales():
     grid, vi, mc = export.compute(spec)
     width = 1280
     a = np.asarray(raster.race_frame(grid, vi, mc, clock, -1, width), dtype=int)
-    u = width / raster.BASE[0]
+    u = width / canvas.BASE[0]
     panel = a[round(56 * u) : round(410 * u), : round(330 * u)]  # the VI plot, below its title, above its legend
     ys, xs = np.nonzero(_near(panel, VI_COLOUR, 60))
     across, up = xs.max() - xs.min(), ys.max() - ys.min()
@@ -98,8 +98,8 @@ def test_density_panels_keep_equal_scales():
 
 
 def test_same_inputs_give_the_same_bytes(small, small_gif):
-    assert export.render_gif(*small, width=WIDTH) == small_gif
-    assert export.render_png(*small, frame=7, width=WIDTH) == export.render_png(*small, frame=7, width=WIDTH)
+    assert animation.render_gif(*small, width=WIDTH) == small_gif
+    assert animation.render_png(*small, frame=7, width=WIDTH) == animation.render_png(*small, frame=7, width=WIDTH)
 
 
 def test_frames_follow_the_animation_and_obey_the_budget(small, monkeypatch):
@@ -110,7 +110,7 @@ def test_frames_follow_the_animation_and_obey_the_budget(small, monkeypatch):
     cancel = threading.Event()
     cancel.set()
     with budget.within(60.0, cancel=cancel), pytest.raises(budget.Cancelled):
-        export.render_gif(grid, vi, mc, clock, width=WIDTH)
+        animation.render_gif(grid, vi, mc, clock, width=WIDTH, checkpoint=budget.checkpoint)
 
 
 def test_time_stamp_says_where_each_method_is(small):
@@ -170,14 +170,14 @@ def test_a_whole_share_link_is_read_and_kept_changes_are_noted():
     assert export.parse_link("")[0] == export.parse_link("?")[0]  # the default run
 
 
-@pytest.mark.skipif(not export.mp4_available(), reason="no ffmpeg here (pip install imageio-ffmpeg)")
+@pytest.mark.skipif(not animation.mp4_available(), reason="no ffmpeg here (pip install imageio-ffmpeg)")
 def test_mp4_is_an_h264_file_with_every_frame(small, tmp_path):
     import imageio_ffmpeg
 
-    mp4 = export.render_mp4(*small, width=WIDTH)
+    mp4 = animation.render_mp4(*small, width=WIDTH)
     assert mp4[4:8] == b"ftyp" and b"avc1" in mp4[:100_000]
     path = tmp_path / "race.mp4"
     path.write_bytes(mp4)
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
-    assert frames == export.mp4_frame_count(N_FRAMES) == N_FRAMES - 1 + round(export.HOLD_MS / FRAME_MS)
+    assert frames == animation.mp4_frame_count(N_FRAMES) == N_FRAMES - 1 + round(animation.HOLD_MS / FRAME_MS)
     assert seconds == pytest.approx(frames * FRAME_MS / 1000, abs=0.1)

@@ -9,10 +9,10 @@ import plotly.io as pio
 import pytest
 
 from ui import figures
-from ui.figures import race
+from ui.figures import frames
 from vi_core.api import Settings, run_sampler, run_vi
+from vi_core.chains import burn_in
 from vi_core.grid import make_grid
-from vi_core.mcmc import burn_in
 from vi_core.targets import make_target
 
 
@@ -77,7 +77,7 @@ def test_each_frame_shows_exactly_the_draws_up_to_it(runs, clock):
     fig = figures.race_figure(grid, vi, mc, clock)
     ids = _chunk_ids(fig)
     _, mc_idx, _, _ = figures.frame_plan(vi, mc, clock)
-    chunks = race._sample_chunks(mc, mc_idx)
+    chunks = frames.sample_chunks(mc, mc_idx)
     assert len(chunks) == len(ids)
     keep = min(1.0, figures.MAX_POINTS / (mc.chain.shape[0] * mc.chain.shape[1]))
     shown_before = -1
@@ -131,7 +131,7 @@ def test_gauge_numbers_are_the_decomposition(runs):
     assert f"ln p(X) = {grid.log_z:.3f} = ELBO + KL" in title
     status = [d["text"][0] for d in last["data"] if d.get("mode") == "text" and d.get("xaxis") == "x"]
     n = vi.times.size - 1
-    assert status[0].endswith(f"step {n}/{n}<br>" + race._fmt_time(vi.times[-1]))
+    assert status[0].endswith(f"step {n}/{n}<br>" + frames.fmt_time(vi.times[-1]))
 
 
 def test_elbo_panel_labels_the_estimate_and_the_best_in_family(runs):
@@ -185,10 +185,14 @@ def test_real_data_panels_name_their_parameters(name):
     assert y == (t.labels[1] if t.same_units else f"{t.labels[1]} (not to scale with {t.labels[0]})")
 
 
-def test_ellipses_are_one_two_three_sigma():
+def test_a_gaussian_q_is_drawn_as_its_one_two_three_sigma_ellipses(runs):
+    from vi_core.families import GaussianQ
+
+    grid = runs[0]
     loc = np.array([1.0, -1.0])
     chol = np.array([[2.0, 0.0], [0.5, 0.5]])
-    x, y = figures.ellipses(loc, chol)
+    x, y, mode = figures.picture_xy(GaussianQ(loc, chol).picture(grid))
+    assert mode == "lines"
     pts = np.column_stack([x, y])
     pts = pts[~np.isnan(pts).any(axis=1)]
     u = np.linalg.solve(chol, (pts - loc).T)
@@ -277,7 +281,7 @@ def test_the_elbo_and_distance_curves_grow_with_the_frames(runs):
         assert x[-1] == v_idx[k] and np.all(np.diff(x) > 0)  # drawn up to the frame's own step, no further
         drawn = _decoded(data[mmd_vi]["x"])
         assert drawn.size == 0 or drawn[-1] <= mc.times[m_idx[k]] + 1e-9  # the sampler's curve: no future
-    assert lengths[0] == 1 and lengths[-1] <= race.CURVE_POINTS + 1 and np.all(np.diff(lengths) >= 0)
+    assert lengths[0] == 1 and lengths[-1] <= frames.CURVE_POINTS + 1 and np.all(np.diff(lengths) >= 0)
     # frame 0 is what the figure shows before Play
     assert _decoded(fig["data"][exact]["x"]).size == 1
     # the Monte Carlo estimate says what it is where the reader points at it
@@ -308,7 +312,7 @@ def test_the_presenter_race_has_no_text_under_18_px_and_fits_720p(runs):
     ("kl", "text"), [(0.51234, "0.512"), (0.0123, "0.012"), (0.0004, "0.0004"), (3e-7, "0"), (float("nan"), "—")]
 )
 def test_the_gauge_never_prints_a_visible_kl_as_zero(kl, text):
-    assert race.gauge_kl(kl) == text
+    assert frames.gauge_kl(kl) == text
 
 
 def test_the_gauge_axis_does_not_zoom_a_tiny_kl_into_a_wide_bar(runs):
@@ -316,7 +320,7 @@ def test_the_gauge_axis_does_not_zoom_a_tiny_kl_into_a_wide_bar(runs):
     vi = vis["cavi"]
     idx = np.arange(vi.elbo.size)
     near = dataclasses.replace(vi, elbo=np.full_like(vi.elbo, grid.log_z - 4e-4), kl=np.full_like(vi.kl, 4e-4))
-    g = race._Gauge.for_run(near, idx, grid.log_z)
+    g = frames.Gauge.for_run(near, idx, grid.log_z)
     bar = g.traces(near, 0)[1]
     assert bar["x"][0] / (g.right - g.left) < 0.01  # 4e-4 nats is under 1 % of the axis, not most of it
     assert "KL 0.0004" in g.traces(near, 0)[2]["text"][1]

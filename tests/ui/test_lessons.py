@@ -14,8 +14,8 @@ import pytest
 from ui.lessons import LESSONS
 from ui.spec import from_query
 from vi_core.api import run_sampler, run_vi
+from vi_core.chains import burn_in
 from vi_core.grid import make_grid
-from vi_core.mcmc import burn_in
 
 
 def _lesson(word: str):

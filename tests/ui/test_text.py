@@ -143,10 +143,10 @@ def test_the_servers_own_refusals_pass_through():
 def test_a_refusal_from_a_worker_process_is_still_ours_and_a_library_error_is_not():
     import functools
 
-    from vi_core import budget
+    from ui.workers import Elsewhere
     from vi_core.targets.expr import make_expr_target
 
-    worker = budget.Elsewhere()
+    worker = Elsewhere()
     refusal = _raised(lambda: worker.call(functools.partial(make_expr_target, "x + (", "-1,1,-1,1")))
     assert _shown(user_message(refusal)) == f"This run cannot be done: {refusal}"
     library = _raised(lambda: worker.call(functools.partial(int, "x")))

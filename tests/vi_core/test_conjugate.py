@@ -9,8 +9,9 @@ import pytest
 from scipy import stats
 
 from vi_core import conjugate
+from vi_core.conjugate import newcomb_cavi_closed_form
 from vi_core.runner import Trace, run
-from vi_core.targets.data import Challenger, Newcomb, NewcombClean, newcomb_cavi_closed_form
+from vi_core.targets.data import Challenger, Newcomb, NewcombClean
 
 PRIORS = [{}, {"mu0": 30.0, "lambda0": 1.0, "a0": 5.0, "b0": 500.0}]
 TARGETS = [cls(**p) for cls in (Newcomb, NewcombClean) for p in PRIORS]

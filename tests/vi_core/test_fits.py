@@ -7,7 +7,7 @@ import pytest
 
 from vi_core import fits
 from vi_core.cavi import cavi
-from vi_core.families import GaussianQ, GridProductQ
+from vi_core.families import GaussianQ, GridProductQ, gaussian_elbos
 from vi_core.fits import (
     _elbo_and_grad,
     best_reverse_kl_fit,
@@ -23,7 +23,6 @@ from vi_core.fits import (
 )
 from vi_core.gaussvi import to_q
 from vi_core.grid import make_grid
-from vi_core.metrics import gaussian_elbos
 from vi_core.targets import REGISTRY, make_target
 
 # The registered boxes cut ~1e-5 of a unit Gaussian's mass (|z| > 4.5), which shows up as

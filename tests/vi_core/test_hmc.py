@@ -9,10 +9,11 @@ import pytest
 from arviz_stats.base import array_stats
 
 from vi_core import methods
+from vi_core.adaptation import DualAverage, da_init, da_update
 from vi_core.api import _init_scale, run_sampler
+from vi_core.chains import burn_in, chain_of
 from vi_core.grid import make_grid
-from vi_core.hmc import DualAverage, _leapfrog_once, da_init, da_update, jitter_range, leapfrog, thin_path
-from vi_core.mcmc import burn_in, chain_of
+from vi_core.hmc import _leapfrog_once, jitter_range, leapfrog, thin_path
 from vi_core.methods import PATH_CHAINS, PATH_POINTS
 from vi_core.runner import run
 from vi_core.settings import DEFAULTS, Settings

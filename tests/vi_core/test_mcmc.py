@@ -5,15 +5,23 @@ import pytest
 
 from vi_core import methods
 from vi_core.api import MCMC_METHODS, Settings, run_sampler
-from vi_core.mcmc import burn_in, diagnostics, run_mcmc
+from vi_core.chains import McmcRun, burn_in, chain_of, diagnostics, initial_walkers
+from vi_core.mcmc import ensemble, log_prob_fn
+from vi_core.methods.emcee_moves import MOVES
+from vi_core.runner import run
 from vi_core.targets import make_target
 
 TRUE_COV = np.array([[1.0, 0.8], [0.8, 1.0]])
 
 
+def _emcee(t, move, seed, start, spread, n_walkers, n_steps=500) -> McmcRun:
+    """emcee with one of its registered moves on the one run loop, as arrays (what the registry's builder runs)."""
+    return chain_of(run(ensemble(t, MOVES[move](0.5), start, spread, n_walkers), n_steps, seed))
+
+
 def test_emcee_recovers_mean_and_covariance_within_4_mcse():
     t = make_target("gaussian", rho=0.8)
-    run = run_mcmc(t, "emcee", 11, start=np.array([1.5, -1.5]), spread=np.full(2, 0.3), n_walkers=64, n_steps=1500)
+    run = _emcee(t, "emcee", 11, start=np.array([1.5, -1.5]), spread=np.full(2, 0.3), n_walkers=64, n_steps=1500)
     d = diagnostics(run)
     # MCSE of a mean: sd / sqrt(ESS); of a (co)variance of a Gaussian: sqrt((S_ii S_jj + S_ij^2) / ESS).
     ess = d.ess.min()
@@ -40,8 +48,6 @@ def test_diagnostics_agree_with_independent_draws():
     # Exact iid draws as a 'chain': ESS ~ number of draws, R-hat ~ 1, tau ~ 1, acceptance 1.
     rng = np.random.default_rng(0)
     chain = rng.standard_normal((400, 8, 2))
-    from vi_core.mcmc import McmcRun
-
     d = diagnostics(McmcRun(chain, np.arange(400.0), np.ones((400, 8), bool)))
     n = 300 * 8
     assert np.all(np.abs(d.ess / n - 1) < 0.15) and np.all(np.abs(d.rhat - 1) < 0.01)
@@ -87,18 +93,17 @@ def test_bad_sampler_arguments():
     with pytest.raises(ValueError, match="walkers must be even"):
         run_sampler(t, "emcee", settings=Settings(walkers=7))
     with pytest.raises(ValueError, match="walkers must be an even number"):
-        run_mcmc(t, "emcee", 0, start=np.zeros(2), spread=np.ones(2), n_walkers=7)
+        _emcee(t, "emcee", 0, start=np.zeros(2), spread=np.ones(2), n_walkers=7)
 
 
 def test_stepping_emcee_from_the_loop_is_emcees_own_chain():
     # One iteration per step of vi_core.runner.run reproduces EnsembleSampler.run_mcmc exactly.
     import emcee
 
-    from vi_core.mcmc import initial_walkers, log_prob_fn
     from vi_core.methods.emcee_moves import MOVES
 
     t = make_target("banana")
-    ours = run_mcmc(t, "emcee", 3, start=np.array([1.0, 2.0]), spread=np.full(2, 0.2), n_walkers=16, n_steps=40)
+    ours = _emcee(t, "emcee", 3, start=np.array([1.0, 2.0]), spread=np.full(2, 0.2), n_walkers=16, n_steps=40)
     rng = np.random.default_rng(3)
     p0 = initial_walkers(rng, np.array([1.0, 2.0]), np.full(2, 0.2), 16)
     state = emcee.State(p0, random_state=np.random.RandomState(int(rng.integers(2**31))).get_state())

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from vi_core import chunks
-from vi_core.families import GaussianQ, GridProductQ
+from vi_core.families import GaussianQ, GridProductQ, gaussian_elbos
 from vi_core.grid import make_grid
-from vi_core.metrics import Yardstick, decomposition, elbo, gaussian_elbos, moment_errors, pareto_khat
+from vi_core.metrics import Yardstick, decomposition, elbo, moment_errors, pareto_khat
 from vi_core.targets import REGISTRY, make_target
 
 

@@ -291,7 +291,7 @@ def test_funnel_scores_rank_emcee_above_cavi_by_an_independent_check():
     exact = _funnel_draws(2_000_000, rng)
     t_mean, t_cov = exact.mean(0), np.cov(exact.T)
     assert abs(t_cov[1, 1] / grid.cov[1, 1] - 1) < 0.1  # the draws agree with the reference
-    q = cavi.final_q(grid)
+    q = cavi.qs[-1]
     draws = mc.chain[-200:].reshape(-1, 2).astype(float)
     err = {
         "cavi": np.linalg.norm(q.cov - t_cov),

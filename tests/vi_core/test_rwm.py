@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from vi_core.mcmc import burn_in
+from vi_core.chains import burn_in
 from vi_core.runner import run
 from vi_core.rwm import ADAPT_SCALE, rwm
 from vi_core.targets import make_target

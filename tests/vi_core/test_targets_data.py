@@ -11,18 +11,11 @@ from scipy.special import digamma, expit, polygamma
 
 from vi_core.api import Settings, run_method, run_sampler
 from vi_core.cavi import cavi
+from vi_core.conjugate import newcomb_cavi_closed_form, normal_gamma_elbo
 from vi_core.grid import make_grid
 from vi_core.runner import run
 from vi_core.targets import make_target
-from vi_core.targets.data import (
-    Challenger,
-    Newcomb,
-    NewcombClean,
-    challenger_data,
-    newcomb_cavi_closed_form,
-    newcomb_data,
-    normal_gamma_elbo,
-)
+from vi_core.targets.data import Challenger, Newcomb, NewcombClean, challenger_data, newcomb_data
 
 SMALL = Settings(n_grid=80, cavi_sweeps=40, vi_steps=60, walkers=16, mcmc_steps=60)
 MCMC = Settings(walkers=64, mcmc_steps=400)

@@ -7,8 +7,9 @@ import pytest
 
 from vi_core.api import run_vi
 from vi_core.grid import make_grid
+from vi_core.rules import RULES, Evidence, mcmc_verdict
 from vi_core.targets import make_target
-from vi_core.verdicts import KL_TOL, RULES, Evidence, format_kl, khat_threshold, kl_tolerance, mcmc_verdict, vi_verdict
+from vi_core.verdicts import KL_TOL, format_kl, khat_threshold, kl_tolerance, vi_verdict
 
 
 def test_a_q_on_one_lobe_of_u1_is_not_called_good():

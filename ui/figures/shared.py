@@ -40,12 +40,11 @@ __all__ = [
     "VI_COLOUR",
     "WALKER_COLOUR",
     "axis_layout",
-    "cavi_radius",
     "chart_layout",
     "coarse_axes",
-    "ellipses",
     "equal_axes",
     "f32",
+    "picture_xy",
     "radius",
     "ready",
     "scatter",
@@ -231,23 +230,15 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
-def ellipses(loc: np.ndarray, chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """1, 2, 3 sigma ellipses of N(loc, chol chol^T) as one polyline with gaps (nan)."""
-    a = np.linspace(0, 2 * np.pi, 61)
-    circle = np.stack([np.cos(a), np.sin(a)])
-    xs, ys = [], []
-    for k in (1, 2, 3):
-        pts = loc[:, None] + k * chol @ circle
-        xs += [pts[0], [np.nan]]
-        ys += [pts[1], [np.nan]]
-    return f32(np.concatenate(xs)), f32(np.concatenate(ys))
-
-
-def cavi_radius(grid: Grid, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
-    """The radius (see radius) of grid CAVI's q1 q2 on the coarse axes, rows following y."""
-    cx, cy = coarse_axes(grid)
-    q1 = np.interp(cx, grid.xs, w1 / grid.dx)
-    q2 = np.interp(cy, grid.ys, w2 / grid.dy)
-    with np.errstate(divide="ignore"):
-        lq = np.log(q2)[:, None] + np.log(q1)[None, :]  # rows are y for Plotly
-    return f32(radius(lq))
+def picture_xy(picture) -> tuple[np.ndarray, np.ndarray, str]:
+    """A q's picture (vi_core.families.Picture) as (x, y, Plotly mode): curves as they are, level functions as their
+    lines at 1, 2, 3 (the 1, 2, 3 sigma contours for a Gaussian), particles as markers. Figures know these three
+    kinds, not the families."""
+    if picture.kind == "curves":
+        return f32(picture.x), f32(picture.y), "lines"
+    if picture.kind == "levels":
+        x, y = contour_segments(picture.x, picture.y, picture.z, (1, 2, 3))
+        return x, y, "lines"
+    if picture.kind == "points":
+        return f32(picture.x), f32(picture.y), "markers"
+    raise ValueError(f"a picture's kind is curves, levels or points, got {picture.kind!r}")

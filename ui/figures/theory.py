@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ui.contours import contour_segments
-from ui.figures.shared import axis_layout, cavi_radius, coarse_axes, ellipses, target_lines
+from ui.figures.shared import axis_layout, picture_xy, target_lines
 
 if TYPE_CHECKING:
-    from ui.compute import GaussianQ, Grid, GridProductQ
+    from ui.compute import Family, Grid
 
 __all__ = ["q_figure", "q_trace"]
 
 
-def q_trace(grid: Grid, q: GaussianQ | GridProductQ, colour: str, name: str, dash: str = "solid") -> dict:
-    """q's 1, 2, 3σ contours (ellipses for a Gaussian, level lines for a grid product)."""
-    if getattr(q, "chol", None) is not None:  # a Gaussian q: its 1, 2, 3σ ellipses
-        x, y = ellipses(q.mean, q.chol)
-    else:
-        cx, cy = coarse_axes(grid)
-        x, y = contour_segments(cx, cy, cavi_radius(grid, q.w1, q.w2), (1, 2, 3))
-    return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=colour, width=2.5, dash=dash), name=name)
+def q_trace(grid: Grid, q: Family, colour: str, name: str, dash: str = "solid") -> dict:
+    """q's picture (its family's own: 1, 2, 3σ ellipses, level lines or particles)."""
+    x, y, mode = picture_xy(q.picture(grid))
+    style = dict(line=dict(color=colour, width=2.5, dash=dash)) if mode == "lines" else dict(marker=dict(color=colour))
+    return dict(type="scatter", x=x, y=y, mode=mode, name=name, **style)
 
 
 def _mean_marker(q, colour: str) -> dict:

@@ -11,7 +11,7 @@ import numpy as np
 
 from vi_core.cavi import best_fixed_point, cavi, cavi_starts
 from vi_core.families import GridProductQ
-from vi_core.methods import Best, Method, Plan, register
+from vi_core.method import Best, Method, Plan, register
 
 __all__ = ["METHOD"]
 

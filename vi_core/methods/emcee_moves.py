@@ -15,7 +15,7 @@ import emcee
 import numpy as np
 
 from vi_core.mcmc import ensemble
-from vi_core.methods import Method, Plan, register
+from vi_core.method import Method, Plan, register
 from vi_core.rwm import rwm
 
 __all__ = ["MOVES", "STRETCH_A"]

@@ -10,10 +10,11 @@ import math
 
 import numpy as np
 
+from vi_core.families import gaussian_elbos
 from vi_core.fits import best_reverse_kl_fit, local_reverse_kl_fit
 from vi_core.gaussvi import AdamOptions, gaussian_vi, to_q
-from vi_core.methods import Best, Method, Plan, register
-from vi_core.metrics import gaussian_elbos
+from vi_core.method import Best, Method, Plan, register
+from vi_core.runner import snapshot_indices
 
 __all__ = ["GAUSS_FR", "GAUSS_MF", "elbo_trace"]
 
@@ -43,8 +44,6 @@ def elbo_trace(target, loc: np.ndarray, chol: np.ndarray) -> np.ndarray:
     snapshot states (early ones included), the smooth target needs no more, and a run of
     1000 steps on a costly density (the data posteriors) is scored in half the time.
     """
-    from vi_core.api import snapshot_indices
-
     snap = snapshot_indices(loc.shape[0])
     fine = gaussian_elbos(target, loc[snap], chol[snap], n=61)
     coarse = gaussian_elbos(target, loc[snap], chol[snap], n=41)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from vi_core import gibbs as engine  # the module, not its names: importing either first works
-from vi_core.methods import Method, Plan, register
+from vi_core.method import Method, Plan, register
 
 __all__ = ["stats"]
 

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from vi_core.hmc import hmc, nuts
-from vi_core.methods import Method, Plan, register
+from vi_core.method import Method, Plan, register
 
 __all__ = ["stats"]
 

@@ -29,19 +29,16 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize, stats
-from scipy.special import digamma, expit, gammaln
+from scipy.special import expit, gammaln
 
 from vi_core.targets.base import Param, Target, register
 
 __all__ = [
     "Challenger",
-    "ClosedFormCavi",
     "Newcomb",
     "NewcombClean",
     "challenger_data",
-    "newcomb_cavi_closed_form",
     "newcomb_data",
-    "normal_gamma_elbo",
 ]
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -225,54 +222,6 @@ def _normal_gamma_box(post: NormalGamma) -> tuple[float, float, float, float]:
     half = 1.1 * float(stats.t.isf(p, 2.0 * post.a)) * math.sqrt(post.b / (post.a * post.lam))
     pad_s = 0.05 * (s_hi - s_lo)
     return (post.mu - half, post.mu + half, s_lo - pad_s, s_hi + pad_s)
-
-
-class ClosedFormCavi(NamedTuple):
-    """Closed-form CAVI iterates for q(μ) q(τ) = N(μ; mu_n, 1/lambda_n) Gamma(τ; a_n, b_n).
-
-    Index 0 is the initial q; each later index is one iteration (q(τ), then q(μ)).
-    mu_n, lambda_n, a_n, b_n, elbo: (n_iter + 1,). elbo: the exact ELBO of each iterate.
-    """
-
-    mu_n: np.ndarray
-    lambda_n: np.ndarray
-    a_n: np.ndarray
-    b_n: np.ndarray
-    elbo: np.ndarray
-
-
-def normal_gamma_elbo(target: Newcomb, mu_n: float, lambda_n: float, a_n: float, b_n: float) -> float:
-    """Exact ELBO of q(μ) q(τ) = N(mu_n, 1/lambda_n) Gamma(a_n, b_n) against ``target``.
-
-    The same number in (μ, τ) and in (μ, ln τ): q and p~ carry the same Jacobian.
-    """
-    n, xbar, ss = target.suff
-    e_tau = a_n / b_n
-    e_ln_tau = float(digamma(a_n)) - math.log(b_n)
-    var_mu = 1.0 / lambda_n
-    # E_q(μ)[Σ(x_i - μ)² + λ0(μ - μ0)²]
-    e_quad = ss + n * ((xbar - mu_n) ** 2 + var_mu) + target.lambda0 * ((mu_n - target.mu0) ** 2 + var_mu)
-    energy = target._const() + (target.a0 + 0.5 * (n + 1) - 1.0) * e_ln_tau - e_tau * (target.b0 + 0.5 * e_quad)
-    h_mu = 0.5 * (LOG_2PI + 1.0 - math.log(lambda_n))
-    h_tau = a_n - math.log(b_n) + float(gammaln(a_n)) + (1.0 - a_n) * float(digamma(a_n))
-    return energy + h_mu + h_tau
-
-
-def newcomb_cavi_closed_form(target: Newcomb, n_iter: int = 10, tau_init: float = 1.0) -> ClosedFormCavi:
-    """Closed-form mean-field CAVI for the Normal-Gamma model (Wikipedia's updates): n_iter steps of
-    ``vi_core.conjugate.closed_form_cavi`` run by ``vi_core.runner.run``, as arrays.
-
-    The initial q has E[τ] = ``tau_init``. Returns the n_iter + 1 iterates with their exact ELBOs.
-    """
-    from vi_core.conjugate import closed_form_cavi, stack  # that module builds on this one
-    from vi_core.runner import run
-
-    if not isinstance(target, Newcomb):
-        raise ValueError(f"closed-form CAVI needs a newcomb target, got {type(target).__name__}")
-    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or not 1 <= n_iter <= 10_000:
-        raise ValueError(f"n_iter must be an integer in [1, 10000], got {n_iter!r}")
-    algorithm = closed_form_cavi(target, tau_init)  # validates target and tau_init
-    return stack(run(algorithm, int(n_iter), seed=0))
 
 
 # ---- Challenger: logistic regression on centred temperature, coordinates (α, β) -----------
