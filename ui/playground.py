@@ -312,8 +312,7 @@ def _clock_control() -> None:
 
 def _legend(vi, mc) -> None:
     st.markdown(
-        f"**Left:** <span style='color:{figures.VI_COLOUR}'>{vi.label}</span> — q's 1, 2, 3σ contours "
-        "(vermillion). "
+        f"**Left:** <span style='color:{figures.VI_COLOUR}'>{vi.label}</span> — {vi.qs[-1].drawn_as} (vermillion). "
         f"**Right:** <span style='color:{figures.MCMC_COLOUR}'>{mc.label}</span> — draws so far (blue; "
         "orange: the walkers now)." + _moves_caption(mc) + " Below: the ELBO climbing, the exact split "
         "ln p(X) = ELBO + KL, and each method's distance to the truth against wall-clock time.",
@@ -368,11 +367,18 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
         f"{grid.log_z:.4f}",
         help=f"{GLOSSARY['ln p(X)']} The exact reference: {grid.reference.method}.",
     )
-    c[1].metric("ELBO(q)", f"{vi.elbo[-1]:.4f}", help=GLOSSARY["ELBO"])
-    c[2].metric("KL(q ‖ p)", "—" if kl_text.startswith("error") else kl_text, help=GLOSSARY["KL(q‖p)"])
+    density = vi.qs[-1].has_density  # particles have none: no ELBO or KL, and a dash says so rather than "nan"
+    c[1].metric("ELBO(q)", f"{vi.elbo[-1]:.4f}" if density else "—", help=GLOSSARY["ELBO"])
+    kl_shown = kl_text if density and not kl_text.startswith("error") else "—"
+    c[2].metric("KL(q ‖ p)", kl_shown, help=GLOSSARY["KL(q‖p)"])
     c[3].metric("VI wall time", fmt_s(vi.wall_time_s), help=GLOSSARY["wall time"])
     c[4].metric("MCMC wall time", fmt_s(mc.wall_time_s), help=GLOSSARY["wall time"])
-    if kl_text.startswith("error"):
+    if not density:
+        st.caption(
+            f"{vi.label} has no density, so there is no ELBO or KL to show: it is judged by its distance to the "
+            "truth (W1 and MMD below)."
+        )
+    elif kl_text.startswith("error"):
         st.error(kl_text[len("error: ") :].capitalize(), icon=":material/error:")
     else:
         st.caption(kl_split(vi, tol))

@@ -142,7 +142,7 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
     mmd = np.array([_scored(yard.mmd_q, qs[k], i / snap.size) for i, k in enumerate(snap)])
     w1_sd = np.array([yard.w1_q(qs[k]) for k in snap])
     errs = np.array([moment_errors(grid, mean[k], cov[k]) for k in snap])
-    khat = pareto_khat(target, qs[-1], seed=seed, n=KHAT_DRAWS)
+    khat = pareto_khat(target, qs[-1], seed=seed, n=KHAT_DRAWS) if qs[-1].has_density else math.nan
     kl_best, kl_local = grid.log_z - best.elbo_best, grid.log_z - best.elbo_local
     verdict = vi_verdict(
         khat,
@@ -154,6 +154,8 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
         family=m.family or m.label,
         note=plan.note,
         khat_draws=KHAT_DRAWS,
+        w1=None if qs[-1].has_density else float(w1_sd[-1]),
+        w1_floor=yard.w1_resolution(qs[-1].draws) if math.isfinite(qs[-1].draws) else math.nan,
     )
     marg_x, marg_y = qs[-1].marginal_densities(grid)
     return ViResult(
@@ -182,6 +184,7 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
         kl_local=float(kl_local),
         verdict_level=verdict.level,
         evals=trace.evals,
+        mmtv=yard.mmtv_q(qs[-1]),
     )
 
 
@@ -230,6 +233,7 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
         path_divergent=path_divergent,
         divergent=_divergent(trace.infos),
         w1_resolution=yard.w1_resolution(d.ess),
+        mmtv=yard.mmtv_samples(res.chain[chains.burn_in(res.chain.shape[0]) :].reshape(-1, 2)),
     )
 
 

@@ -14,6 +14,9 @@ the result type and the race need of a q, so nothing outside this module dispatc
   points between which it is (nearly) linear: the W1 yardstick integrates |F_q - F_p| on them.
 * ``marginal_densities(grid)``: q's marginal densities on the grid's axes, (nx,), (ny,).
 * ``picture(grid)``: what the race draws (``Picture``: curves, level lines, or points).
+* ``has_density``: False for a family without one (particles): it is scored by sample distances only;
+  ``draws``: how many points such a q is (inf for a density), which sets the noise in those distances;
+  ``drawn_as``: the picture in words, for captions.
 
 The defaults derive everything from ``log_prob`` on the working grid (midpoint rule), so a new family needs only
 its mean, covariance, density and sampler; the Gaussian and the grid product override them with exact forms.
@@ -70,6 +73,9 @@ class Family(abc.ABC):
     """The variational-family protocol (see the module docstring), with defaults from ``log_prob`` on the grid."""
 
     on_grid: bool = True  # the default ELBO is a midpoint sum on the grid's cells
+    has_density: bool = True  # particles have none: no ELBO, KL or k̂, only sample distances
+    draws: float = math.inf  # a finite sample (particles) has this many points: its distances carry their noise
+    drawn_as: str = "q's 1, 2, 3σ contours"  # the picture in words, for the captions that name it
 
     @property
     @abc.abstractmethod

@@ -367,6 +367,42 @@ class Yardstick:
             total += spread * math.sqrt(2.0 / (math.pi * ns[k]))
         return 0.5 * total
 
+    def _tv(self, cdf_at, cells: int | None = None) -> float:
+        """Mean over both coordinates of the total variation between a marginal (its CDF at points: cdf_at(axis, t))
+        and the exact one, on ``cells`` equal cells across the box (default: the working grid's) with the two
+        outermost open (mass outside the box in them)."""
+        total = 0.0
+        for k, (e, f) in enumerate(self._cdf_tables):
+            lo, hi = self.grid.box[2 * k], self.grid.box[2 * k + 1]
+            m = cells or (self.grid.xs, self.grid.ys)[k].size
+            edges = np.linspace(lo, hi, m + 1)[1:-1]
+            p = np.diff(np.concatenate([[0.0], np.interp(edges, e, f, left=0.0, right=1.0), [1.0]]))
+            q = np.diff(np.concatenate([[0.0], cdf_at(k, edges), [1.0]]))
+            total += 0.5 * float(np.abs(q - p).sum())
+        return 0.5 * total
+
+    def mmtv_q(self, q: Family) -> float:
+        """Mean marginal total variation between q and the exact posterior (0: equal marginals, 1: disjoint); a q of
+        finitely many points (particles: ``q.draws``) on as many cells as a sample of that size."""
+        return self._tv(lambda k, t: q.marginal_cdf(self.grid, k, t), self._sample_cells(q.draws))
+
+    def _sample_cells(self, n: float) -> int | None:
+        """sqrt(n) cells a side for n points (at least 10, at most the grid's); None (the grid's) for a density."""
+        if not math.isfinite(n):
+            return None
+        return int(min(max(round(math.sqrt(n)), 10), self.grid.xs.size))
+
+    def mmtv_samples(self, samples: np.ndarray) -> float:
+        """Mean marginal total variation between the samples' marginals (n, 2) and the exact ones, on sqrt(n) cells a
+        side (at least 10, at most the grid's): a histogram's noise is about sqrt(cells / n), so a few particles on the
+        grid's 200 cells would score their own noise, not their fit."""
+        z = np.asarray(samples, dtype=float).reshape(-1, 2)
+        z = z[np.isfinite(z).all(axis=1)]
+        if z.shape[0] < 2:
+            return float("nan")
+        s = [np.sort(z[:, 0]), np.sort(z[:, 1])]
+        return self._tv(lambda k, t: np.searchsorted(s[k], t, side="right") / s[k].size, self._sample_cells(len(z)))
+
     def w1_q(self, q: Family) -> float:
         """Mean over the two coordinates of W1(q's marginal, exact marginal) / exact sd: |F_q - F_p| integrated
         exactly between the union of the exact table's edges and q's own CDF knots (``Family.cdf_knots``), where

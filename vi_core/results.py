@@ -89,6 +89,7 @@ class ViResult:
     kl_local: float = math.nan
     verdict_level: str = "good"
     evals: np.ndarray | None = None
+    mmtv: float = math.nan
 
     @property
     def n_steps(self) -> int:
@@ -126,6 +127,7 @@ class ViResult:
             "cov": self.cov[-1],
             "mmd": self.mmd[-1],
             "w1": self.w1_sd[-1],
+            "mmtv": self.mmtv,
             "mean_error": self.mean_err[-1],
             "cov_error": self.cov_err[-1],
             "khat": self.khat,
@@ -173,6 +175,7 @@ class McmcResult:
     path_divergent: np.ndarray | None = None
     divergent: np.ndarray | None = None
     w1_resolution: float = math.nan
+    mmtv: float = math.nan
 
     def __getattr__(self, name: str):
         if name in chains.Diagnostics._fields:
@@ -214,6 +217,7 @@ class McmcResult:
             "cov": self.cov,
             "mmd": self.mmd[-1],
             "w1": self.w1_sd[-1],
+            "mmtv": self.mmtv,
             "mean_error": self.mean_err[-1],
             "cov_error": self.cov_err[-1],
             "n_density_evals": _total(self.evals, 0),

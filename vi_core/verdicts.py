@@ -93,6 +93,8 @@ def vi_verdict(
     family: str = "this family",
     note: str = "",
     khat_draws: int,
+    w1: float | None = None,
+    w1_floor: float = math.nan,
 ) -> Verdict:
     """Did VI work? Led by the exact KL and its split into the family's bias and this run's gap.
 
@@ -101,8 +103,12 @@ def vi_verdict(
     kl: KL(q || p) of the final q, exact; kl_best: the family's best KL (nan: unknown);
     kl_local: KL of the local optimum this run was heading for (nan: unknown); n_optima:
     distinct local optima of the family's ELBO found; reference_truncated: the reference
-    posterior itself is doubtful; family: a name for q's family; note: one more sentence.
+    posterior itself is doubtful; family: a name for q's family; note: one more sentence. w1: for a family
+    without a density (particles), its marginal W1 to the truth in posterior sds, which then leads instead, read
+    against w1_floor: what as many independent exact draws would score (vi_core.metrics.Yardstick.w1_resolution).
     """
+    if w1 is not None:
+        return _no_density_verdict(w1, w1_floor, reference_truncated, note)
     levels, parts = [], []
     if not math.isfinite(kl):
         levels.append("warn")
@@ -162,6 +168,40 @@ def vi_verdict(
     if note:
         parts.append(note)
     return Verdict(level, " ".join([head, *parts]))
+
+
+W1_GOOD, W1_LARGE = 0.05, 0.2  # posterior sds: a particle cloud this close to every marginal / this far off
+
+
+def _no_density_verdict(w1: float, floor: float, reference_truncated: bool, note: str) -> Verdict:
+    """Particles have no density, so no KL: the marginal W1 to the exact posterior leads, against the W1 that as many
+    independent exact draws would score (a few particles cannot do better than that)."""
+    good = max(W1_GOOD, 1.5 * floor) if math.isfinite(floor) else W1_GOOD
+    noise = f" ({floor:.2g} is what as many exact draws would score)" if math.isfinite(floor) else ""
+    if not math.isfinite(w1):
+        level, text = "warn", "Its distance to the posterior could not be computed."
+    elif w1 <= good:
+        level, text = (
+            "good",
+            f"Marginal W1 = {w1:.2g} posterior sds{noise}: the particles' marginals match the truth's.",
+        )
+    elif w1 <= max(W1_LARGE, 3 * good):
+        level, text = (
+            "warn",
+            f"Marginal W1 = {w1:.2g} posterior sds{noise}: the particles are near the posterior but off.",
+        )
+    else:
+        level, text = "bad", f"Marginal W1 = {w1:.2g} posterior sds{noise}: the particles miss much of the posterior."
+    head = {"good": "Good: the particles cover the posterior.", "warn": "Mixed: do not read these particles as the "
+            "posterior.", "bad": "Don't trust these particles as the posterior."}[level]  # fmt: skip
+    parts = [head, "Particles have no density, so there is no ELBO, KL or k̂: they are judged by the distance of "
+             "their marginals to the exact ones.", text]  # fmt: skip
+    if reference_truncated:
+        parts.append("The reference posterior is itself uncertain, so the distance is not measured against the truth.")
+        level = worst([level, "warn"])
+    if note:
+        parts.append(note)
+    return Verdict(level, " ".join(parts))
 
 
 def kl_tolerance(grid, on_grid: bool = False) -> float:

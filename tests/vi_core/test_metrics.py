@@ -340,3 +340,29 @@ def test_w1_resolution_is_what_exact_draws_score(n):
     res = yard.w1_resolution(n)
     assert abs(res - mean) < 4 * se + 0.03 * mean, (res, mean, se)
     assert yard.w1_resolution(4 * n) == pytest.approx(res / 2) and math.isnan(yard.w1_resolution(0))
+
+
+def test_mean_marginal_tv_against_normal_cell_masses():
+    # gaussian target: N(0, 1) marginals; q = N(m, s^2) per axis; TV on the grid's cells = half the sum of the
+    # cell-mass differences (two open end cells), computed here from the normal CDF
+    from scipy.special import ndtr
+
+    t = make_target("gaussian")
+    grid = make_grid(t)
+    yard = Yardstick(grid)
+    q = GaussianQ(np.array([0.5, -0.3]), np.diag([0.6, 1.2]))  # (loc, chol)
+    want = 0.0
+    for k, (m, s) in enumerate([(0.5, 0.6), (-0.3, 1.2)]):
+        edges = np.linspace(grid.box[2 * k], grid.box[2 * k + 1], (grid.xs, grid.ys)[k].size + 1)[1:-1]
+        p = np.diff(np.concatenate([[0.0], ndtr(edges), [1.0]]))
+        r = np.diff(np.concatenate([[0.0], ndtr((edges - m) / s), [1.0]]))
+        want += 0.25 * np.abs(p - r).sum()
+    assert yard.mmtv_q(q) == pytest.approx(want, abs=2e-3)
+    assert yard.mmtv_q(GaussianQ(np.zeros(2), np.eye(2))) < 2e-3, "the exact marginals: TV 0"
+    assert yard.mmtv_q(GaussianQ(np.array([40.0, 40.0]), np.eye(2))) > 0.99, "disjoint: TV 1"
+    # exact draws: TV on sqrt(n) cells is their histogram noise, falling as n grows
+    rng = np.random.default_rng(4)
+    small, large = (
+        yard.mmtv_samples(rng.multivariate_normal(np.zeros(2), [[1, 0.8], [0.8, 1]], n)) for n in (100, 10000)
+    )
+    assert large < small < 0.25 and large < 0.05

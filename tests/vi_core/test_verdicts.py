@@ -243,3 +243,26 @@ def test_a_coordinate_without_rhat_or_ess_is_not_passed_over():
 def test_random_walk_acceptance_speaks_of_the_tuned_proposal():
     low = mcmc_verdict(_ev(acceptance=0.07), ("chains", "metropolis_acceptance"))
     assert low.level == "warn" and "tuned" in low.text and "step size" not in low.text
+
+
+@pytest.mark.parametrize(
+    ("w1", "floor", "level", "says"),
+    [
+        (0.03, 0.02, "good", "match the truth's"),
+        (0.10, 0.08, "good", "match the truth's"),  # within 1.5x what as many exact draws would score: noise
+        (0.15, 0.02, "warn", "near the posterior but off"),
+        (0.90, 0.02, "bad", "miss much of the posterior"),
+        (math.nan, 0.02, "warn", "could not be computed"),
+    ],
+)
+def test_particles_are_judged_by_w1_against_what_exact_draws_would_score(w1, floor, level, says):
+    v = vi_verdict(math.nan, math.nan, khat_draws=0, w1=w1, w1_floor=floor)
+    assert v.level == level and says in v.text
+    assert "KL(q || p) =" not in v.text and "k̂" not in v.text.replace("no ELBO, KL or k̂", "")
+
+
+def test_a_particle_run_reads_its_own_numbers():
+    t = make_target("mixture")
+    res = run_vi(t, "svgd", seed=0, grid=make_grid(t))
+    assert f"W1 = {res.w1_sd[-1]:.2g}" in res.verdict
+    assert math.isnan(res.kl[-1]) and math.isnan(res.khat)

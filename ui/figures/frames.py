@@ -280,15 +280,18 @@ class Gauge:
     def traces(self, vi: ViResult, k: int) -> list[dict]:
         """ELBO bar, KL bar, and their labels (one text trace) at VI step k."""
         elbo, kl = float(vi.elbo[k]), float(vi.kl[k])
+        # no ELBO (particles have no density): both bars empty and both labels a dash, never a made-up split
         e = min(max(elbo, self.left), self.right) if math.isfinite(elbo) else self.left
+        kl_len = self.log_z - e if math.isfinite(elbo) else 0.0
+        elbo_text = f"ELBO {elbo:.3f}" if math.isfinite(elbo) else "ELBO —"
         bar = dict(type="bar", orientation="h", y=[0.0], width=[0.8], xaxis="x5", yaxis="y5", hoverinfo="skip")
         t = self.right - self.left
         return [
             {**bar, "x": [e - self.left], "base": [self.left], "marker": dict(color=VI_COLOUR), "name": "ELBO"},
-            {**bar, "x": [self.log_z - e], "base": [e], "marker": KL_MARKER, "name": "KL(q‖p)"},
+            {**bar, "x": [kl_len], "base": [e], "marker": KL_MARKER, "name": "KL(q‖p)"},
             scatter(
                 [self.left + 0.005 * t, self.log_z], [0.42, 0.42], "5", mode="text",
-                text=[f"ELBO {elbo:.3f}", f"KL {gauge_kl(kl)}"], textposition=["top right", "top left"],
+                text=[elbo_text, f"KL {gauge_kl(kl)}"], textposition=["top right", "top left"],
                 textfont=dict(size=self.size.font, color=[VI_COLOUR, TRUTH_COLOUR]), hoverinfo="skip",
                 cliponaxis=False,
             ),

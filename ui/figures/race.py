@@ -171,7 +171,7 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
         frames.append(dict(name=str(k), data=fd, traces=animated))
 
     layout = _race_layout(grid, vi, mc, clock, (lo, hi), gauge, labels, size)
-    layout["annotations"] = _panel_titles(log_z, size)
+    layout["annotations"] = _panel_titles(log_z, size, vi.qs[-1].has_density)
     return dict(data=data, layout=layout, frames=frames)
 
 
@@ -209,15 +209,18 @@ def _status(grid: Grid, vi: ViResult, mc: McmcResult, v: int, j: int, size: Size
     )
 
 
-def _panel_titles(log_z: float, size: Sizes = NORMAL) -> list[dict]:
+def _panel_titles(log_z: float, size: Sizes = NORMAL, has_density: bool = True) -> list[dict]:
     gauge = f"ln p(X) = {log_z:.3f} = ELBO + KL (nats)"
-    if size is NORMAL:  # the presenter view says it aloud
-        note = "the ELBO bar is cut at the slashes; the KL bar is to scale"
+    note = "the ELBO bar is cut at the slashes; the KL bar is to scale"
+    if not has_density:
+        gauge = f"ln p(X) = {log_z:.3f} nats"
+        note = "particles have no density: no ELBO or KL to split it into; they are judged by distance to the truth"
+    if size is NORMAL or not has_density:  # the presenter view says the bars' cut aloud
         gauge += f"<br><span style='font-size:{size.note}px'>{note}</span>"
     texts = [(0.0, size.gauge[1] + (0.05 if size is NORMAL else 0.045), gauge)]
     if size.mid is not None:
         texts += [
-            (0.0, size.mid[1] + 0.01, "ELBO · light: MC estimate"),
+            (0.0, size.mid[1] + 0.01, "ELBO · light: MC estimate" if has_density else "No ELBO: particles"),
             (0.57, size.mid[1] + 0.01, "MMD to the truth"),
         ]
     return [

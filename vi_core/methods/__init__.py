@@ -40,6 +40,9 @@ __all__ = [
 # isort: off
 from vi_core.methods import cavi  # noqa: F401
 from vi_core.methods import gauss  # noqa: F401
+from vi_core.methods import mog  # noqa: F401
+from vi_core.methods import flow  # noqa: F401
+from vi_core.methods import svgd  # noqa: F401
 from vi_core.methods import emcee_moves  # noqa: F401
 from vi_core.methods import gibbs  # noqa: F401
 from vi_core.methods import hmc  # noqa: F401
