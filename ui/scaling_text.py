@@ -1,5 +1,6 @@
-"""The Scaling page's words and numbers, from the records on screen: the slopes, the speed ratios, the variance bias,
-where a recorded sweep comes from, and the table of every run. Pure functions (no Streamlit): ui.scaling shows them.
+"""The Scaling page's words and numbers, from the records on screen: the slopes (in seconds and in rows touched), the
+speed and rows ratios, the variance bias of VI and SGLD, the control variate's measured gradient-variance reduction,
+where a recorded sweep comes from. Pure functions (no Streamlit): ui.scaling shows them.
 
 Every sentence here that states a number or a trend is built from the records it is given; the thresholds behind the
 words are stated in the text itself.
@@ -11,7 +12,8 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+from ui.figures.scaling import cost_to_accuracy, variance_off, worst_ratio
 
 if TYPE_CHECKING:
     from ui.compute import ScaleRecord
@@ -26,12 +28,13 @@ __all__ = [
     "method_slope",
     "ns_list",
     "recorded_caption",
+    "reduction_sentence",
     "slope_sentences",
     "slope_word",
     "speed_sentence",
     "speed_sentences",
-    "summary_table",
     "variance_ratios",
+    "versus_sentence",
 ]
 
 SLOPE_TOL = 0.2  # a slope within 0.2 of 0 is "flat", within 0.2 of 1 "about linear"
@@ -40,12 +43,10 @@ BIAS_TOL = 0.1  # a variance ratio within 0.1 of 1 shows no visible bias
 _EPS = 1e-9  # a printed value on a threshold counts as inside it
 
 
-def fit_slope(ns, seconds) -> float | None:
-    """Least-squares slope of log10(seconds) against log10(N) over the pairs with a positive, finite time
-    (None, a miss, is left out); None with fewer than two distinct N."""
-    pts = [
-        (float(n), float(t)) for n, t in zip(ns, seconds, strict=True) if t is not None and math.isfinite(t) and t > 0
-    ]
+def fit_slope(ns, costs) -> float | None:
+    """Least-squares slope of log10(cost) against log10(N) over the pairs with a positive, finite cost (None, a miss,
+    is left out); None with fewer than two distinct N."""
+    pts = [(float(n), float(t)) for n, t in zip(ns, costs, strict=True) if t is not None and math.isfinite(t) and t > 0]
     if len({n for n, _ in pts}) < 2:
         return None
     x = np.log10([n for n, _ in pts])
@@ -54,11 +55,11 @@ def fit_slope(ns, seconds) -> float | None:
     return float(dx @ (y - y.mean()) / (dx @ dx))
 
 
-def method_slope(records: list[ScaleRecord], method: str, n_min: int = 0) -> float | None:
-    """The slope of one method's time to accuracy against N, over the sizes >= n_min where it reached the accuracy
-    (the same fit as vi_core.scaling.slope when n_min = 0)."""
-    rs = [r for r in records if r.method == method and r.n >= n_min and r.time_to_accuracy_s is not None]
-    return fit_slope([r.n for r in rs], [r.time_to_accuracy_s for r in rs])
+def method_slope(records: list[ScaleRecord], method: str, n_min: int = 0, cost: str = "seconds") -> float | None:
+    """The slope of one method's cost to accuracy ("seconds" or "rows" touched) against N, over the sizes >= n_min
+    where it reached the accuracy (the same fit as vi_core.scaling.slope when n_min = 0)."""
+    rs = [r for r in records if r.method == method and r.n >= n_min and cost_to_accuracy(r, cost) is not None]
+    return fit_slope([r.n for r in rs], [cost_to_accuracy(r, cost) for r in rs])
 
 
 def slope_word(s: float) -> str:
@@ -97,31 +98,42 @@ def _some(ns, every) -> str:
     return _ns(ns) if len(ns) > 2 and every[i : i + len(ns)] == ns else ns_list(ns)
 
 
-def slope_sentences(records: list[ScaleRecord], labels: dict[str, str]) -> list[str]:
-    """What the headline chart's slopes say, method by method, with the thresholds behind the words."""
-    t = f"{SLOPE_TOL:g}"
+_UNIT = {"seconds": "time", "rows": "rows touched"}
+
+
+def slope_sentences(records: list[ScaleRecord], labels: dict[str, str], cost: str = "seconds") -> list[str]:
+    """What the headline chart's slopes say, method by method, in its currency (cost: "seconds" or "rows"), with the
+    thresholds behind the words; the other currency's slope follows in brackets."""
+    t, other = f"{SLOPE_TOL:g}", "rows" if cost == "seconds" else "seconds"
     out = [
-        "Log–log axes: a slope is the exponent in time ∝ N^slope, fitted by least squares on log10 N and log10 "
-        f"seconds over the sizes where the method reached the accuracy. Within {t} of 0 a slope is called flat, "
-        f"within {t} of 1 about linear, between {t} and {1 - SLOPE_TOL:g} slower than linear, above {1 + SLOPE_TOL:g} "
-        f"faster than linear, below {-SLOPE_TOL:g} falling. The slope on large data is fitted again over "
-        f"N ≥ {LARGE_N:,} alone. Open markers: not reached within the budget (drawn at the budget, a lower bound)."
+        f"Log–log axes: a slope is the exponent in {_UNIT[cost]} ∝ N^slope, fitted by least squares on log10 N and "
+        f"log10 {'seconds' if cost == 'seconds' else 'rows'} over the sizes where the method reached the accuracy. "
+        f"Within {t} of 0 a slope is called flat, within {t} of 1 about linear, between {t} and {1 - SLOPE_TOL:g} "
+        f"slower than linear, above {1 + SLOPE_TOL:g} faster than linear, below {-SLOPE_TOL:g} falling. The slope on "
+        f"large data is fitted again over N ≥ {LARGE_N:,} alone; the slope in {_UNIT[other]} is in brackets. Open "
+        "markers: not reached within the budget (drawn at the budget, or at the rows touched in it: a lower bound)."
     ]
     for method, label in labels.items():
         rs = [r for r in records if r.method == method]
         if not rs:
             continue
         hit = sorted({r.n for r in rs if r.time_to_accuracy_s is not None})
-        miss = sorted({r.n for r in rs if r.time_to_accuracy_s is None} - set(hit))
-        s = method_slope(records, method)
+        settled = sorted({r.n for r in rs if r.time_to_accuracy_s is None and r.stopped == "settled"} - set(hit))
+        miss = sorted({r.n for r in rs if r.time_to_accuracy_s is None} - set(hit) - set(settled))
+        s = method_slope(records, method, cost=cost)
         if s is None:
             text = f"{label}: reached the accuracy at fewer than two sizes, so no slope"
         else:
             text = f"{label}: slope {s:.2f} over N = {_ns(hit)} ({len(hit)} sizes), {slope_word(s)}"
             big = [n for n in hit if n >= LARGE_N]
-            s_big = method_slope(records, method, LARGE_N)
+            s_big = method_slope(records, method, LARGE_N, cost)
             if s_big is not None and len(big) < len(hit):
                 text += f"; over N = {_ns(big)} alone ({len(big)} sizes) {s_big:.2f}, {slope_word(s_big)}"
+            s_other = method_slope(records, method, cost=other)
+            text += f" (in {_UNIT[other]}: {s_other:.2f})" if s_other is not None else ""
+        if settled:
+            text += (f". Settled short of the accuracy at N = {ns_list(settled)}: its estimate stopped moving towards "
+                     "the truth (a bias, not a lack of time)")  # fmt: skip
         if miss:
             budget = max(r.budget_s for r in rs if r.n in miss)
             text += f". Not reached within {budget:g} s at N = {ns_list(miss)}: left out of the fit (it needs longer)"
@@ -133,6 +145,12 @@ def _times(records: list[ScaleRecord], n: int, method: str) -> list[float]:
     """Every run's time to accuracy for one method at one N, a miss as inf."""
     return [math.inf if r.time_to_accuracy_s is None else float(r.time_to_accuracy_s)
             for r in records if r.n == n and r.method == method]  # fmt: skip
+
+
+def _all_settled(records: list[ScaleRecord], n: int, method: str) -> bool:
+    """Whether every run of the method at N that missed the accuracy settled short of it (rather than ran out)."""
+    return all(r.stopped == "settled" for r in records if r.n == n and r.method == method and r.time_to_accuracy_s
+               is None)  # fmt: skip
 
 
 def _seconds(t: float) -> str:
@@ -161,12 +179,19 @@ def speed_sentence(records: list[ScaleRecord], labels: dict[str, str], n: int, s
         for m, ts in runs.items()
         if math.isfinite(med[m])
     ]
-    miss = [m for m in runs if math.isinf(med[m])]
+    settled = [m for m in runs if math.isinf(med[m]) and _all_settled(records, n, m)]
+    miss = [m for m in runs if math.isinf(med[m]) and m not in settled]
     where = {"live": "measured live on this server; ", "recorded": "recorded sweep; "}.get(source or "", "")
     text = f"At N = {n:,} ({where}{how}): " + "; ".join(hit)
     if miss:
         text += ("; " if hit else "") + (
             f"not reached within {max(budget[m] for m in miss):g} s: " + "; ".join(_short(labels[m]) for m in miss)
+        )
+    if settled:
+        text += (
+            ("; " if hit or miss else "")
+            + "settled short of the accuracy: "
+            + "; ".join(_short(labels[m]) for m in settled)
         )
     text += "."
     best = {}
@@ -181,17 +206,17 @@ def speed_sentence(records: list[ScaleRecord], labels: dict[str, str], n: int, s
     name_vi, name_mc = _short(labels[vi]), _short(labels[mc])
     if math.isinf(t_vi) and math.isinf(t_mc):
         return text + " No method reached the accuracy within its budget."
-    if math.isinf(t_mc):
-        lo = min(budget[m] for m in runs if kinds.get(m) == "mcmc") / t_vi
+    for kind, t_other, name_other, other_kind in (("mcmc", t_vi, name_vi, "VI"), ("vi", t_mc, name_mc, "MCMC")):
+        if not math.isinf(med[best[kind]]):
+            continue
+        word = "MCMC" if kind == "mcmc" else "VI"
+        budgets = [budget[m] for m in miss if kinds.get(m) == kind]
+        if not budgets:  # every one of them settled short: no bound from a budget
+            return text + f" No {word} method reached it: each settled short of it (a bias more time does not remove)."
+        lo = min(budgets) / t_other
         return text + (
-            f" No MCMC method reached it within its budget, so the fastest VI method, {name_vi}, was more than "
-            f"{math.floor(lo * 10) / 10:.1f}× faster (the budget over its time)."
-        )
-    if math.isinf(t_vi):
-        lo = min(budget[m] for m in runs if kinds.get(m) == "vi") / t_mc
-        return text + (
-            f" No VI method reached it within its budget, so the fastest MCMC method, {name_mc}, was more than "
-            f"{math.floor(lo * 10) / 10:.1f}× faster (the budget over its time)."
+            f" No {word} method reached it within its budget, so the fastest {other_kind} method, {name_other}, was "
+            f"more than {math.floor(lo * 10) / 10:.1f}× faster (the budget over its time)."
         )
     ratio = t_mc / t_vi
     if round(max(ratio, 1 / ratio), 1) <= 1.0:
@@ -208,6 +233,42 @@ def speed_sentence(records: list[ScaleRecord], labels: dict[str, str], n: int, s
     )
 
 
+def _rows(v: float) -> str:
+    """A count of rows in words: '3.4 million', '1.2 billion', '52,000'."""
+    for unit, name in ((1e9, "billion"), (1e6, "million")):
+        if v >= unit:
+            return f"{v / unit:.3g} {name}"
+    return f"{v:,.0f}"
+
+
+def versus_sentence(records: list[ScaleRecord], labels: dict[str, str], n: int) -> str | None:
+    """At one N: the best minibatch VI method (soonest to the accuracy) against the best full-data MCMC method
+    (fewest rows to it): seconds, rows touched, and both ratios; a lower bound when the MCMC method did not get
+    there within its budget. None without both kinds at N."""
+    at = [r for r in records if r.n == n]
+    vi = [r for r in at if r.kind == "vi" and r.minibatch and r.time_to_accuracy_s is not None]
+    mc = [r for r in at if r.kind == "mcmc" and not r.minibatch]
+    if not vi or not mc:
+        return None
+    v = min(vi, key=lambda r: r.time_to_accuracy_s)
+    hit = [r for r in mc if r.time_to_accuracy_s is not None and r.rows_to_accuracy]
+    head = (f"At N = {n:,}, the best minibatch VI, {_short(labels.get(v.method, v.method))}, reached the fair accuracy "
+            f"in {v.time_to_accuracy_s:.3g} s having touched {_rows(v.rows_to_accuracy or 0)} rows")  # fmt: skip
+    if hit:
+        m = min(hit, key=lambda r: r.rows_to_accuracy)
+        return head + (
+            f"; the best full-data MCMC, {_short(labels.get(m.method, m.method))}, in {m.time_to_accuracy_s:.3g} s "
+            f"and {_rows(m.rows_to_accuracy)} rows: {m.time_to_accuracy_s / v.time_to_accuracy_s:.1f}× the time and "
+            f"{m.rows_to_accuracy / max(v.rows_to_accuracy or 1, 1):.0f}× the rows."
+        )
+    m = min(mc, key=lambda r: r.rows_touched)
+    return head + (
+        f"; no full-data MCMC method got there within its budget ({_short(labels.get(m.method, m.method))} touched "
+        f"{_rows(m.rows_touched)} rows in {m.budget_s:g} s: more than {m.budget_s / v.time_to_accuracy_s:.0f}× "
+        f"the time and {m.rows_touched / max(v.rows_to_accuracy or 1, 1):.0f}× the rows)."
+    )
+
+
 def speed_sentences(
     records: list[ScaleRecord], labels: dict[str, str], source: dict[int, str] | None = None
 ) -> list[str]:
@@ -218,13 +279,32 @@ def speed_sentences(
     return [s for s in out if s]
 
 
-def variance_ratios(records: list[ScaleRecord], method: str) -> list[tuple[int, float]]:
-    """(N, final variance ratio of the smaller coordinate) for one VI method's runs that reached the accuracy, as
-    the bias chart draws them; the median over runs at the same N."""
+def reduction_sentence(records: list[ScaleRecord], labels: dict[str, str]) -> str | None:
+    """The control variate's measured gradient-variance reduction at every N where it was measured (the median over
+    the methods and runs that measured it at that N)."""
     by_n: dict[int, list[float]] = {}
     for r in records:
-        if r.method == method and r.kind == "vi" and r.time_to_accuracy_s is not None and len(r.var_ratio):
-            by_n.setdefault(r.n, []).append(float(np.min(np.asarray(r.var_ratio)[-1])))
+        if r.grad_var_reduction is not None and math.isfinite(r.grad_var_reduction) and r.n >= 10_000:
+            by_n.setdefault(r.n, []).append(float(r.grad_var_reduction))
+    if not by_n:
+        return None
+    vals = "; ".join(f"{float(f'{np.median(v):.3g}'):,.0f}× at N = {n:,}" for n, v in sorted(by_n.items()))
+    return (
+        "The control variate's gradient, measured against the plain minibatch gradient on the same blocks at points "
+        "drawn around the mode (each coordinate in its posterior sd): its variance is smaller by " + vals + ". The "
+        "plain estimate's variance grows as N²/B, the control variate's as N/B (near the mode), so the gain grows "
+        "about as N."
+    )
+
+
+def variance_ratios(records: list[ScaleRecord], method: str) -> list[tuple[int, float]]:
+    """(N, final variance ratio of the coordinate furthest from 1) for one method's runs that ended accurate or
+    settled (VI and SGLD: ui.figures.scaling.variance_off), as the bias chart draws them; the median over runs at
+    the same N."""
+    by_n: dict[int, list[float]] = {}
+    for r in records:
+        if r.method == method and variance_off(r):
+            by_n.setdefault(r.n, []).append(worst_ratio(r))
     return [(n, float(np.median(v))) for n, v in sorted(by_n.items())]
 
 
@@ -260,14 +340,19 @@ def bias_sentences(
     centred: bool,
     other: list[ScaleRecord] | None = None,
 ) -> list[str]:
-    """Where VI's variance is off and where it is not, from the final variance ratios; ``other``: the recorded sweep
-    with the other covariate setting, quoted for the mean-field method so the page shows the bias that stays."""
+    """Where VI's and SGLD's variance is off and where it is not, from the final variance ratios; ``other``: the
+    recorded sweep with the other covariate setting, quoted for the mean-field method so the page shows the bias that
+    stays."""
     out = [
-        "Each VI method's final variance ratio (q's variance over the exact posterior's, the smaller of the two "
-        f"coordinates) at every N where it reached the accuracy; inside {_band()} it shows no visible bias. Runs "
-        "that did not reach the accuracy within their budget are left out: they had not converged. A mean-field q "
-        "fitted to a Gaussian posterior of correlation ρ has the ratio 1 − ρ² on both coordinates, at any N."
+        "Each VI method's final variance ratio (q's variance over the exact posterior's) and each SGLD's (its draws'), "
+        f"the coordinate furthest from 1, at every N where the run ended accurate or settled; inside {_band()} it "
+        "shows no visible bias. Runs stopped by their budget are left out: they had not converged. A mean-field q "
+        "fitted to a Gaussian posterior of correlation ρ has the ratio 1 − ρ² on both coordinates, at any N. SGLD "
+        "at a fixed step size has no accept/reject: it does not converge to the posterior, however long it runs (on "
+        "a Gaussian posterior, even with exact gradients, its variance is 1/(1 − h/4) too large; the minibatch's "
+        "noise adds more, growing with N unless a control variate removes it)."
     ]
+    sgld = {r.method for r in records if r.kind == "mcmc" and r.minibatch}
     mean_field = [m for m in labels if m.endswith("-mf")]
     setting = "centred" if centred else "uncentred"
     for method, label in labels.items():
@@ -289,7 +374,11 @@ def bias_sentences(
             )
         else:
             lo, hi = min(v for _, v in pairs), max(v for _, v in pairs)
-            out.append(f"{label}: {lo:.2f} to {hi:.2f} over N = {_ns(n for n, _ in pairs)}, {_where(pairs)}.")
+            text = f"{label}: {lo:.2f} to {hi:.2f} over N = {_ns(n for n, _ in pairs)}, {_where(pairs)}"
+            if method in sgld:
+                n_top, v_top = pairs[-1]
+                text += f"; at N = {n_top:,} its variance is {v_top:.2f}× the posterior's"
+            out.append(text + ".")
     for method in mean_field:
         here, there = variance_ratios(records, method), variance_ratios(other or [], method)
         if not (here and there):
@@ -321,20 +410,20 @@ def bias_sentences(
     return out
 
 
-def captions(
-    records: list[ScaleRecord],
-    labels: dict[str, str],
-    centred: bool,
-    other: list[ScaleRecord] | None = None,
-    source: dict[int, str] | None = None,
-) -> dict[str, list[str]]:
-    """Every generated sentence of the page's results, by section: "slopes" (under the headline chart), "speed"
-    (the ratios at the largest and the smallest N), "bias" (under the variance chart). other: the recorded sweep
-    with the other covariate setting; source: "live" or "recorded" for each N."""
+def captions(records: list[ScaleRecord], labels: dict[str, str], centred: bool, other: list[ScaleRecord] | None = None,
+             source: dict[int, str] | None = None, cost: str = "seconds") -> dict[str, list[str]]:  # fmt: skip
+    """Every generated sentence of the page's results, by section: "slopes" (under the headline chart, in its
+    currency ``cost``), "speed" (the ratios at the largest and the smallest N, and best minibatch VI against the best
+    full-data MCMC at the largest), "bias" (under the variance chart), "reduction" (the control variate's measured
+    gain). other: the recorded sweep with the other covariate setting; source: "live" or "recorded" for each N."""
+    ns = sorted({r.n for r in records})
+    versus = versus_sentence(records, labels, ns[-1]) if ns else None
+    reduction = reduction_sentence(records, labels)
     return {
-        "slopes": slope_sentences(records, labels),
-        "speed": speed_sentences(records, labels, source),
+        "slopes": slope_sentences(records, labels, cost),
+        "speed": speed_sentences(records, labels, source) + ([versus] if versus else []),
         "bias": bias_sentences(records, labels, centred, other),
+        "reduction": [reduction] if reduction else [],
     }
 
 
@@ -350,23 +439,3 @@ def recorded_caption(pre: dict, ns: list[int] | None = None) -> str:
         f"covariate, budget {f'{budget:g}' if isinstance(budget, (int, float)) else '?'} s per run, one run per "
         "method and N" + (f", seed {seed}" if seed is not None else "") + ")."
     )
-
-
-def summary_table(records: list[ScaleRecord], labels: dict[str, str], source: dict[int, str]) -> pd.DataFrame:
-    """One row per N and method: time to the accuracy, final accuracy, variance ratio, evaluations, where from."""
-    rows = []
-    for r in sorted(records, key=lambda r: (r.n, list(labels).index(r.method) if r.method in labels else 99)):
-        t = r.time_to_accuracy_s
-        rows.append(
-            {
-                "N": f"{r.n:,}",
-                "method": labels.get(r.method, r.method),
-                "time to accuracy": f"{t:.3g} s" if t is not None else f"not within {r.budget_s:g} s",
-                "final error (sd)": f"{r.final_accuracy:.3f}" if math.isfinite(r.final_accuracy) else "—",
-                "variance ratio": f"{min(r.var_ratio[-1]):.2f}" if len(r.var_ratio) else "—",
-                "gradient evals (full-data equivalents)": f"{r.n_grad_evals:,}",
-                "density evals": f"{r.n_density_evals:,}",
-                "measured": source.get(r.n, "live"),
-            }
-        )
-    return pd.DataFrame(rows)

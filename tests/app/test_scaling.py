@@ -42,16 +42,28 @@ def test_first_load_shows_the_recorded_sweep_and_its_words(centred):
     for line in words["slopes"] + words["bias"]:
         assert line in captions, line
     markdown = [m.value for m in at.markdown]
-    for line in words["speed"]:
+    for line in words["speed"] + words["reduction"]:
         assert line in markdown, line
     assert words["speed"][0].startswith("At N = 1,000,000 (recorded sweep; one run per method, on one machine with one")
-    # the legend's slopes are the captions' slopes
-    names = [t["name"] for t in json.loads(charts[0].proto.spec)["data"]]
-    for m, label in labels.items():
-        assert f"{label} · slope {scaling_text.method_slope(pre['records'], m):.2f}" in names
+    assert words["reduction"] and "at N = 1,000,000" in words["reduction"][0]  # the control variate's measured gain
+    assert any("**The rule, the same for every method:**" in m and "within 10%" in m for m in markdown)
+    # the legend's slopes are the captions' slopes, in seconds; switched to rows, in rows
+    for cost in ("seconds", "rows"):
+        if cost == "rows":
+            at.segmented_control(key="sc_cost").set_value("rows").run()
+            assert not at.exception, at.exception
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        names = [t["name"] for t in spec["data"]]
+        assert ("rows touched" in spec["layout"]["yaxis"]["title"]["text"]) is (cost == "rows")
+        for m, label in labels.items():
+            s = scaling_text.method_slope(pre["records"], m, cost=cost)
+            assert s is None or f"{label} · slope {s:.2f}" in names
+        captions = [c.value for c in at.caption]
+        for line in scaling_text.slope_sentences(pre["records"], labels, cost):
+            assert line in captions, line
     table = at.table[0].value
     assert set(table["measured"]) == {"recorded"} and len(table) == len(pre["records"])
-    assert {"100,000", "1,000,000"} <= set(table["N"])
+    assert {"100,000", "1,000,000"} <= set(table["N"]) and {"rows to accuracy", "final sd error (%)"} <= set(table)
 
 
 def test_first_load_on_the_arsenic_data_says_the_recorded_sweep_is_synthetic():
@@ -97,6 +109,6 @@ def test_large_sizes_come_from_the_recorded_sweep_and_say_so():
     for label in (s.label for s in SCALE_METHODS.values()):
         line = next(c.value for c in at.caption if c.value.startswith(f"{label}: "))
         if "slope " in line:
-            assert f"{label} · slope {line.split('slope ')[1][:4]}" in names, (line, names)
+            assert f"{label} · slope {line.split('slope ')[1].split(' ')[0]}" in names, (line, names)
     assert any(m.value.startswith("At N = 1,000,000 (recorded sweep; one run per method") for m in at.markdown)
     assert any(m.value.startswith("At N = 100 (measured live on this server; one run per method") for m in at.markdown)

@@ -15,7 +15,7 @@ from vi_core.targets import REGISTRY, make_target
 # Boxes that hold all of a unit Gaussian's mass, for the known-answer tests.
 WIDE = (-7.0, 7.0, -7.0, 7.0)
 # Targets whose Gaussian ELBO has several local optima (found from several starts, either family).
-SEVERAL_OPTIMA = {"squiggle", "u1", "u2", "u3", "u4", "mixture", "donut"}
+SEVERAL_OPTIMA = {"squiggle", "u1", "u2", "u3", "u4", "mixture", "donut", "welling-teh"}
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.5, 0.9, -0.95])

@@ -10,7 +10,7 @@ import pytest
 import vi_core.scaling
 from vi_core.__main__ import main
 from vi_core.reference import Reference
-from vi_core.scaling import data, methods, model, records, runs, score
+from vi_core.scaling import data, methods, minibatch, model, records, runs, score, sgld, vi
 
 
 def test_the_package_re_exports_the_names_the_rest_of_the_code_uses():
@@ -27,13 +27,14 @@ def test_the_package_re_exports_the_names_the_rest_of_the_code_uses():
     from vi_core.scaling import METHODS as SCALE_METHODS
     from vi_core.scaling import ScaleRecord
 
-    assert SCALE_ACCURACY == 0.1 and set(SCALE_METHODS) == {"minibatch-mf", "minibatch-fr", "fullbatch-fr", "emcee",
-                                                            "nuts"}  # fmt: skip
+    assert (SCALE_ACCURACY.mean_sd, SCALE_ACCURACY.sd_rel) == (0.1, 0.1)
+    assert set(SCALE_METHODS) == {"minibatch-mf", "minibatch-fr", "minibatch-cv", "fullbatch-fr", "emcee", "nuts",
+                                  "sgld", "sgld-cv"}  # fmt: skip
     assert ScaleRecord is _scaling.ScaleRecord and callable(_scaling.sweep)
 
 
 def test_every_module_declares_its_names_and_the_reference_type_no_longer_clashes():
-    for module in (data, methods, model, records, runs, score):
+    for module in (data, methods, minibatch, model, records, runs, score, sgld, vi):
         assert module.__all__ and all(hasattr(module, name) for name in module.__all__), module.__name__
     assert model.LogisticReference is not Reference and "Reference" not in dir(vi_core.scaling)
 
@@ -48,16 +49,34 @@ def _cli(*args):
     return code, out.getvalue(), err.getvalue()
 
 
+SUMMARY = {"n", "method", "kind", "minibatch", "time_to_accuracy_s", "final_accuracy", "n_density_evals",
+           "n_grad_evals", "rows_touched", "rows_to_accuracy", "mean_error", "sd_error", "warmup_excluded",
+           "grad_var_reduction", "warmup_s"}  # fmt: skip
+
+
 def test_cli_scale_json():
     code, out, err = _cli("scale", "--n", "1e2,2e2", "--methods", "minibatch-fr,emcee", "--budget", "0.5", "--json")
     assert code == 0, err
     rows = json.loads(out)
     pairs = [(100, "minibatch-fr"), (100, "emcee"), (200, "minibatch-fr"), (200, "emcee")]
     assert [(r["n"], r["method"]) for r in rows] == pairs
-    keys = {"n", "method", "kind", "minibatch", "time_to_accuracy_s", "final_accuracy", "n_density_evals"}
-    assert all(set(r) == keys | {"n_grad_evals"} for r in rows)
+    assert all(set(r) == SUMMARY for r in rows)
+    # judged by the fair rule: warm-up excluded, the sd's error beside the mean's, the cost in rows touched
+    assert all(r["warmup_excluded"] is True and r["rows_touched"] > 0 and r["sd_error"] is not None for r in rows)
+    assert all(r["grad_var_reduction"] is None for r in rows)  # no control variate
     code, out, _ = _cli("scale", "--n", "100", "--methods", "fullbatch-fr", "--budget", "0.3", "--data", "arsenic")
-    assert code == 0 and "fullbatch-fr" in out
+    assert code == 0 and "fullbatch-fr" in out and "sd within 10%" in out and "in rows" in out
+
+
+def test_cli_scale_runs_sgld_and_reports_the_control_variates_gain():
+    args = ("scale", "--n", "2e4", "--methods", "sgld,sgld-cv,minibatch-cv", "--budget", "1", "--json")
+    code, out, err = _cli(*args)
+    assert code == 0, err
+    rows = {r["method"]: r for r in json.loads(out)}
+    assert set(rows) == {"sgld", "sgld-cv", "minibatch-cv"} and rows["sgld"]["kind"] == "mcmc"
+    assert rows["sgld"]["grad_var_reduction"] is None
+    for m in ("sgld-cv", "minibatch-cv"):  # measured, not assumed: about N-fold at N = 2e4
+        assert rows[m]["grad_var_reduction"] > 1000
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,9 @@ def test_gradients_match_finite_differences(small):
         fd = (post.log_density(z + e) - post.log_density(z - e)) / (2 * h)
         np.testing.assert_allclose(g[:, j], fd, rtol=1e-6, atol=1e-5)
     assert np.allclose(post.log_density(z), post.log_density_distinct(z))
+    lp, gv = post.value_and_grad(z)  # both in one pass: the same numbers
+    np.testing.assert_allclose(lp, post.log_density(z), rtol=1e-12)
+    np.testing.assert_allclose(gv, g, rtol=1e-12)
 
 
 def test_minibatch_gradient_is_unbiased(small):

@@ -1,4 +1,6 @@
-"""vi_core.scaling.vi: Gaussian VI on all rows or a minibatch; its update is vi_core.gaussvi's Adam step."""
+"""vi_core.scaling.vi: Gaussian VI's steps on Python floats are vi_core.gaussvi's Adam update of the control-variate
+ELBO gradient (checked against that update on arrays, step by step), minibatch blocks reshuffle every epoch, and a
+loop call does INNER steps."""
 
 import math
 
@@ -6,6 +8,7 @@ import numpy as np
 import pytest
 
 from vi_core import gaussvi
+from vi_core.scaling import minibatch as mb
 from vi_core.scaling import vi
 from vi_core.scaling.data import dataset
 from vi_core.scaling.model import LogisticPosterior
@@ -13,7 +16,7 @@ from vi_core.scaling.model import LogisticPosterior
 
 @pytest.fixture(scope="module")
 def post():
-    return LogisticPosterior(dataset("synthetic", 120, seed=2))
+    return LogisticPosterior(dataset("synthetic", 1200, seed=2))
 
 
 def test_q_moments_for_both_families():
@@ -24,49 +27,76 @@ def test_q_moments_for_both_families():
     np.testing.assert_allclose(var, [1.0, 0.09 + 0.25])
 
 
+def _reference_steps(theta, eps, blocks, grad, t0, lr0):
+    """The same steps written with arrays and vi_core.gaussvi.adam_update (no averaging)."""
+    adam = gaussvi.AdamOptions(lr=lr0, beta1=0.9, beta2=0.99, eps=1e-8)
+    theta = np.array(theta, float)
+    mom1, mom2 = np.zeros_like(theta), np.zeros_like(theta)
+    full = theta.size == 5
+    for t, (e, j) in enumerate(zip(eps, blocks, strict=True), start=1):
+        l11, l22 = math.exp(theta[2]), math.exp(theta[3])
+        l21 = theta[4] if full else 0.0
+        chol = np.array([[l11, 0.0], [l21, l22]])
+        z = theta[:2] + e @ chol.T
+        g = np.array(grad(z, j))
+        k = len(e)
+        gc = (g - g.mean(0)) * (k / (k - 1))  # the draws' mean gradient as the scale's control variate
+        want = [*g.mean(0), l11 * (gc[:, 0] * e[:, 0]).mean() + 1.0, l22 * (gc[:, 1] * e[:, 1]).mean() + 1.0]
+        want += [(gc[:, 1] * e[:, 0]).mean()] if full else []
+        lr = lr0 if t <= t0 else lr0 * (1.0 + (t - t0) / t0) ** -0.6
+        unit = np.array([l11, math.sqrt(l21 * l21 + l22 * l22), 1.0, 1.0] + ([l22] if full else []))
+        theta, mom1, mom2 = gaussvi.adam_update(theta, mom1, mom2, np.array(want), t, lr, unit, adam)
+        theta[2:4] = np.clip(theta[2:4], -30.0, 5.0)
+    return theta
+
+
 @pytest.mark.parametrize("full_rank", [False, True])
-def test_a_step_is_the_shared_adam_update_of_the_control_variate_gradient(post, full_rank, monkeypatch):
+@pytest.mark.parametrize("kind", ["plain", "cv"])
+def test_the_float_steps_are_the_shared_adam_update(post, full_rank, kind):
+    rng = np.random.default_rng(0)
+    b = mb.Batches(post, 100, rng)
+    rows = mb.Rows()
+    grad = mb.plain_grad(b, rows) if kind == "plain" else mb.cv_grad(b, mb.find_anchor(b, rows), rows)
+    theta0 = [0.1, 0.2, 0.0, -0.5] + ([0.1] if full_rank else [])
+    s = 30
+    eps = rng.standard_normal((s, vi.VI_DRAWS, 2))
+    blocks = rng.integers(b.nb, size=s).tolist()
+    zeros = [0.0] * len(theta0)
+    theta, _, _, t, avg = vi.vi_steps(theta0, zeros, zeros, 0, theta0, eps, blocks, grad, t0=10, lr0=0.05)
+    np.testing.assert_allclose(theta, _reference_steps(theta0, eps, blocks, grad, 10, 0.05), rtol=1e-9, atol=1e-12)
+    assert t == s and len(avg) == len(theta0)
+
+
+def test_the_average_weights_grow_as_t_cubed(post):
+    g = [[1.0, -1.0]] * vi.VI_DRAWS
+    eps = np.random.default_rng(1).standard_normal((3, vi.VI_DRAWS, 2))
+    theta, _, _, _, avg = vi.vi_steps([0.0] * 4, [0.0] * 4, [0.0] * 4, 0, [0.0] * 4, eps[:1], [0], lambda z, j: g, 10)
+    np.testing.assert_allclose(avg, theta)  # the average's first weight is 1
+
+
+def test_minibatch_blocks_reshuffle_every_epoch_and_rows_are_counted(post):
     seen = []
+    rows = mb.Rows()
 
-    def spy(theta, mom1, mom2, grad, t, lr, unit, adam):
-        seen.append((grad.copy(), t, lr, unit.copy(), adam))
-        return gaussvi.adam_update(theta, mom1, mom2, grad, t, lr, unit, adam)
+    def setup(rng):
+        b = mb.Batches(post, 200, rng)
+        plain = mb.plain_grad(b, rows)
 
-    monkeypatch.setattr(vi, "adam_update", spy)
-    costs = [0.0]
-    algo = vi.gauss_vi(post, full_rank, None, costs, np.zeros(2), 1.0)
-    s = algo.init(np.random.default_rng(0))
-    rng = np.random.default_rng(1)
-    e = np.random.default_rng(1).standard_normal((vi.VI_DRAWS, 2))  # the step's draws
-    s1, _ = algo.step(rng, s)
-    grad, t, lr, unit, adam = seen[0]
-    g = post.grad_log_density(e)  # q = N(0, I) at the start: z = eps
-    gc = (g - g.mean(0)) * (vi.VI_DRAWS / (vi.VI_DRAWS - 1))
-    want = [*g.mean(0), (gc[:, 0] * e[:, 0]).mean() + 1.0, (gc[:, 1] * e[:, 1]).mean() + 1.0]
-    want += [(gc[:, 1] * e[:, 0]).mean()] if full_rank else []
-    np.testing.assert_allclose(grad, want, rtol=1e-12)
-    assert t == 1 and lr == vi.VI_LR and np.array_equal(unit, np.ones(5 if full_rank else 4))
-    assert (adam.beta1, adam.beta2, adam.eps) == (0.9, 0.99, 1e-8)
-    assert costs == [vi.VI_DRAWS]  # four full-data gradients
-    np.testing.assert_array_equal(s1.avg, s1.theta)  # the average's first weight is 1
+        def grad(z, j):
+            seen.append(j)
+            return plain(z, j)
 
+        return grad, b.nb, b, np.zeros(2)
 
-def test_minibatches_reshuffle_every_epoch(post, monkeypatch):
-    rows = []
-    real = LogisticPosterior.minibatch_grad
-
-    def spy(self, z, idx):
-        rows.append(np.array(idx))
-        return real(self, z, idx)
-
-    monkeypatch.setattr(LogisticPosterior, "minibatch_grad", spy)
-    costs = [0.0]
-    algo = vi.gauss_vi(post, False, 40, costs, np.zeros(2), 1.0)
+    algo = vi.gauss_vi(False, setup, vi.INNER, 200.0, 1.0)
     rng = np.random.default_rng(3)
     s = algo.init(rng)
-    for _ in range(6):  # two epochs of three batches of 40 rows
+    nb = s.setup.nb
+    assert nb == 6
+    for _ in range(3):  # 3 x INNER = 24 steps: four epochs of six blocks
         s, _ = algo.step(rng, s)
-    for epoch in (rows[:3], rows[3:]):
-        assert sorted(np.concatenate(epoch)) == list(range(post.n))  # every row once per epoch
-    assert not np.array_equal(np.concatenate(rows[:3]), np.concatenate(rows[3:]))
-    assert costs[0] == pytest.approx(6 * vi.VI_DRAWS * 40 / post.n)
+    assert len(seen) == 3 * vi.INNER and s.t == len(seen)
+    epochs = [seen[i : i + nb] for i in range(0, len(seen), nb)]
+    assert all(sorted(e) == list(range(nb)) for e in epochs)  # every block once per epoch
+    assert len({tuple(e) for e in epochs}) > 1  # in a fresh order
+    assert rows.n == len(seen) * vi.VI_DRAWS * 200  # K points on a block of B = 200 rows a step

@@ -21,7 +21,15 @@ from scipy.special import expit, logsumexp
 from vi_core.scaling.data import LogisticData
 from vi_core.targets import Target
 
-__all__ = ["LOGISTIC_PRIOR_SD", "LogisticPosterior", "LogisticReference", "reference"]
+__all__ = [
+    "LOGISTIC_PRIOR_SD",
+    "LogisticPosterior",
+    "LogisticReference",
+    "design_t",
+    "eta_rows",
+    "reference",
+    "softplus",
+]
 
 # N(0, 5^2) on intercept and slope: weakly informative for a logistic regression on a covariate of unit scale
 # (a slope of 5 per unit of x already moves the probability from 0.5 to 0.99 over one unit), so at every N of
@@ -31,29 +39,51 @@ LOGISTIC_PRIOR_SD = 5.0
 _CHUNK = 2_000_000  # floats in one (points x rows) block: a few such temporaries stay well under ~8M floats
 
 
-def _loglik_blocks(a: np.ndarray, b: np.ndarray, x: np.ndarray, s: np.ndarray, c: np.ndarray | None, grad: bool):
-    """Sum over rows of s*eta - c*softplus(eta), eta = a + b x, for K points (a, b (K,)); rows (x, s, c) may be
-    raw (s = y, c = None: weight 1) or distinct values with counts. With grad: also d/da, d/db. Blocks of
-    points x rows hold at most _CHUNK floats."""
-    k, n = a.size, x.size
-    ll = np.zeros(k)
-    ga, gb = (np.zeros(k), np.zeros(k)) if grad else (None, None)
+def eta_rows(z: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """The linear predictor alpha + beta x of every row at every point: z (K, 2), dt (2, R) the rows' design
+    transposed (a row of ones over a row of x) -> (K, R).
+
+    The one place where the methods' likelihood and gradient evaluations meet the data rows: K x R of them are
+    "rows touched" (tests/vi_core/test_scaling_rows.py tallies them here, independently of each method's count)."""
+    return z @ dt
+
+
+def design_t(x: np.ndarray) -> np.ndarray:
+    """The design transposed, (2, R): a row of ones over x (C-contiguous: each row one run of memory)."""
+    out = np.empty((2, x.size))
+    out[0] = 1.0
+    out[1] = x
+    return out
+
+
+def softplus(eta: np.ndarray) -> np.ndarray:
+    """ln(1 + e^eta), stable for any eta (faster than np.logaddexp)."""
+    return np.maximum(eta, 0.0) + np.log1p(np.exp(-np.abs(eta)))
+
+
+def _loglik_blocks(z: np.ndarray, dt: np.ndarray, s: np.ndarray, c: np.ndarray | None, value: bool, grad: bool):
+    """Sum over rows of s*eta - c*softplus(eta), eta = a + b x, for K points z (K, 2); rows (dt (2, R) the design
+    transposed, s, c) may be raw (s = y, c = None: weight 1) or distinct values with counts. -> (ll (K,) or None,
+    grad (K, 2) or None): the value and the gradient in the same pass over the rows when both are asked for. Blocks
+    of points x rows hold at most _CHUNK floats."""
+    k, n = z.shape[0], dt.shape[1]
+    ll = np.zeros(k) if value else None
+    g = np.zeros((k, 2)) if grad else None
     pts = max(1, min(k, _CHUNK // max(n, 1)))
     rows = max(1, min(n, _CHUNK // pts))
     for p0 in range(0, k, pts):
-        ap, bp = a[p0 : p0 + pts, None], b[p0 : p0 + pts, None]
+        zp = z[p0 : p0 + pts]
         for r0 in range(0, n, rows):
-            xr, sr = x[r0 : r0 + rows], s[r0 : r0 + rows]
+            dr, sr = dt[:, r0 : r0 + rows], s[r0 : r0 + rows]
             cr = None if c is None else c[r0 : r0 + rows]
-            eta = ap + bp * xr
-            if not grad:
-                sp = np.maximum(eta, 0.0) + np.log1p(np.exp(-np.abs(eta)))  # softplus, stable (faster than logaddexp)
+            eta = eta_rows(zp, dr)
+            if value:
+                sp = softplus(eta)
                 ll[p0 : p0 + pts] += eta @ sr - (sp.sum(1) if cr is None else sp @ cr)
-            else:
+            if grad:
                 resid = sr - (expit(eta) if cr is None else expit(eta) * cr)  # d/deta of each row's term
-                ga[p0 : p0 + pts] += resid.sum(1)
-                gb[p0 : p0 + pts] += resid @ xr
-    return (ga, gb) if grad else ll
+                g[p0 : p0 + pts] += resid @ dr.T
+    return ll, g
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -84,6 +114,11 @@ class LogisticPosterior(Target):
         return (ref.mean[0] - 6 * sd[0], ref.mean[0] + 6 * sd[0], ref.mean[1] - 6 * sd[1], ref.mean[1] + 6 * sd[1])
 
     @functools.cached_property
+    def design_t(self) -> np.ndarray:
+        """(2, N): a row of ones over the raw x, the rows every full-data evaluation reads."""
+        return design_t(self.data.x)
+
+    @functools.cached_property
     def distinct(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(distinct x, sum of y at each, count of each): the likelihood depends on the data only through these."""
         xu, inv = np.unique(self.data.x, return_inverse=True)
@@ -97,33 +132,36 @@ class LogisticPosterior(Target):
     def log_density(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=float)
         flat = z.reshape(-1, 2)
-        a, b = flat[:, 0], flat[:, 1]
-        ll = _loglik_blocks(a, b, self.data.x, self.data.y, None, grad=False)
-        return (ll + self._log_prior(a, b)).reshape(z.shape[:-1])
+        ll, _ = _loglik_blocks(flat, self.design_t, self.data.y, None, value=True, grad=False)
+        return (ll + self._log_prior(flat[:, 0], flat[:, 1])).reshape(z.shape[:-1])
 
     def log_density_distinct(self, z: np.ndarray) -> np.ndarray:
         """The same log density, summed over the distinct x (exact, not an approximation): for the reference."""
         z = np.asarray(z, dtype=float)
         flat = z.reshape(-1, 2)
         xu, s, c = self.distinct
-        ll = _loglik_blocks(flat[:, 0], flat[:, 1], xu, s, c.astype(float), grad=False)
+        ll, _ = _loglik_blocks(flat, design_t(xu), s, c.astype(float), value=True, grad=False)
         return (ll + self._log_prior(flat[:, 0], flat[:, 1])).reshape(z.shape[:-1])
 
     def grad_log_density(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=float)
         flat = z.reshape(-1, 2)
-        ga, gb = _loglik_blocks(flat[:, 0], flat[:, 1], self.data.x, self.data.y, None, grad=True)
-        g = np.stack([ga, gb], axis=-1) - flat / LOGISTIC_PRIOR_SD**2
-        return g.reshape(z.shape)
+        _, g = _loglik_blocks(flat, self.design_t, self.data.y, None, value=False, grad=True)
+        return (g - flat / LOGISTIC_PRIOR_SD**2).reshape(z.shape)
+
+    def value_and_grad(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """log_density and grad_log_density of z (K, 2) in one pass over the rows: ((K,), (K, 2))."""
+        flat = np.asarray(z, dtype=float).reshape(-1, 2)
+        ll, g = _loglik_blocks(flat, self.design_t, self.data.y, None, value=True, grad=True)
+        return ll + self._log_prior(flat[:, 0], flat[:, 1]), g - flat / LOGISTIC_PRIOR_SD**2
 
     def minibatch_grad(self, z: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """z (K, 2), idx (B,) row indices -> (K, 2): prior gradient + (N/B) * the batch's likelihood gradient.
         Unbiased for grad_log_density when idx is a uniform random subset (with or without replacement)."""
         z = np.asarray(z, dtype=float).reshape(-1, 2)
-        xb, yb = self.data.x[idx], self.data.y[idx]
-        resid = yb[None, :] - expit(z[:, :1] + z[:, 1:] * xb[None, :])
-        scale = self.n / len(idx)
-        return scale * np.stack([resid.sum(1), resid @ xb], axis=-1) - z / LOGISTIC_PRIOR_SD**2
+        dt, yb = self.design_t[:, idx], self.data.y[idx]
+        resid = yb[None, :] - expit(eta_rows(z, dt))
+        return (self.n / len(idx)) * (resid @ dt.T) - z / LOGISTIC_PRIOR_SD**2
 
 
 class LogisticReference(NamedTuple):

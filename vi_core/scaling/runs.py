@@ -13,7 +13,7 @@ from vi_core.scaling.data import LogisticData, dataset
 from vi_core.scaling.methods import METHODS
 from vi_core.scaling.model import LogisticPosterior, LogisticReference, reference
 from vi_core.scaling.records import ScaleRecord
-from vi_core.scaling.score import Recorder, time_to_accuracy
+from vi_core.scaling.score import ACCURACY, Recorder, time_to_accuracy
 
 __all__ = ["run_one", "sweep"]
 
@@ -24,10 +24,10 @@ def _check_methods(methods) -> None:
             raise ValueError(f"unknown scaling method {m!r}; choose from {', '.join(METHODS)}")
 
 
-def _stopped(t_last: int, max_steps: int, last_time: float, budget_s: float) -> str:
-    if t_last < max_steps and last_time > budget_s:
+def _stopped(t_last: int, max_steps: int, last_time: float, budget_s: float, reason: str) -> str:
+    if t_last < max_steps and last_time > budget_s and not reason:
         return "budget"
-    return "converged" if t_last < max_steps else "steps"
+    return (reason or "converged") if t_last < max_steps else "steps"
 
 
 def _checkpoints(t_last: int) -> np.ndarray:
@@ -44,9 +44,11 @@ def run_one(
     batch: int = 100,
     ref: LogisticReference | None = None,
 ) -> ScaleRecord:
-    """Run one method on the data under a wall-clock budget (vi_core.runner.run: it overruns by at most one step)
-    and score ~50 log-spaced checkpoints against the reference (computed here when not given). Recording each
-    step's moments is inside the clock (it is O(1) a step); scoring is after the run."""
+    """Run one method on the data under a wall-clock budget (vi_core.runner.run: it overruns by at most one call of
+    the method's step) and score ~50 log-spaced checkpoints against the reference (computed here when not given) by
+    the fair rule (vi_core.scaling.score). Recording each step's moments and rows is inside the clock (it is O(1) a
+    step); scoring, and the control-variate methods' measured gradient-variance reduction, are after the run.
+    batch: the plain minibatch methods' B (the control-variate methods have their own, ``ScaleMethod.batch``)."""
     _check_methods([method])
     if not (isinstance(budget_s, (int, float)) and math.isfinite(budget_s) and budget_s > 0):
         raise ValueError(f"budget must be a positive number of seconds, got {budget_s!r}")
@@ -56,27 +58,33 @@ def run_one(
     post = LogisticPosterior(data)
     ref = reference(post) if ref is None else ref
     rec = Recorder(ref)
-    plan = spec.build(post, int(batch))
-    algo = plan.algo
+    plan = spec.build(post, int(spec.batch or batch))
+    algo, rows = plan.algo, plan.rows
     if plan.moments is not None:
         moments = plan.moments
 
         def note(s):
             rec.add_moments(*moments(s))
+            rec.add_rows(rows())
     else:
-        draws = plan.draws
+        draws, warm = plan.draws, plan.warm
 
         def note(s):
-            rec.add_draws(draws(s))
+            rec.add_draws(draws(s), None if warm is None else warm(s))
+            rec.add_rows(rows())
+
+    last = []
 
     def init(rng):
         s = algo.init(rng)
         note(s)
+        last[:] = [s]
         return s
 
     def step(rng, s):
         s, info = algo.step(rng, s)
         note(s)
+        last[:] = [s]
         return s, info
 
     trace = run(
@@ -90,9 +98,20 @@ def run_one(
     t_last = len(trace.times) - 1
     idx = _checkpoints(t_last)
     times = trace.times[idx]
-    mean_err = np.array([rec.error(i) for i in idx])
+    mean_err = np.array([rec.mean_error(i) for i in idx])
+    sd_err = np.array([rec.sd_error(i) for i in idx])
+    accuracy = np.asarray(ACCURACY.score(mean_err, sd_err), dtype=float)
     var_ratio = np.array([rec.vars[i] / np.diag(ref.cov) for i in idx])
+    rows_at = np.array([rec.rows[i] for i in idx], dtype=float)
+    t_acc = time_to_accuracy(times, accuracy)
+    rows_acc = None if t_acc is None else int(rows_at[np.searchsorted(times, t_acc)])
     dens, grads = (int(v) for v in trace.evals[-1])
+    warm_s = None
+    if plan.warm is not None and 0 < rec.warm_until <= t_last:
+        warm_s = float(trace.times[rec.warm_until])  # the first draw after warm-up
+    gvr = None
+    if plan.grad_var is not None and last:
+        gvr = plan.grad_var(last[0])  # a diagnostic after the run, off its clock
     return ScaleRecord(
         n=post.n,
         method=method,
@@ -101,13 +120,20 @@ def run_one(
         times=times,
         mean_err=mean_err,
         var_ratio=var_ratio,
-        accuracy=mean_err.copy(),
-        time_to_accuracy_s=time_to_accuracy(times, mean_err),
-        final_accuracy=float(mean_err[-1]),
+        accuracy=accuracy,
+        time_to_accuracy_s=t_acc,
+        final_accuracy=float(accuracy[-1]),
         n_density_evals=dens,
         n_grad_evals=grads,
         budget_s=float(budget_s),
-        stopped=_stopped(t_last, plan.max_steps, float(trace.times[-1]), budget_s),
+        stopped=_stopped(t_last, plan.max_steps, float(trace.times[-1]), budget_s, rec.reason),
+        sd_err=sd_err,
+        rows=rows_at,
+        rows_touched=int(rec.rows[-1]),
+        rows_to_accuracy=rows_acc,
+        warmup_excluded=True,
+        grad_var_reduction=gvr,
+        warmup_s=warm_s,
     )
 
 
