@@ -99,3 +99,14 @@ def test_recorded_sweeps_load_and_say_where_they_come_from():
             assert r.var_ratio.shape == (r.times.size, 2)
             reached = r.time_to_accuracy_s is not None
             assert not reached or r.accuracy[np.searchsorted(r.times, r.time_to_accuracy_s) :].max() <= 1.0
+
+
+def test_a_slope_over_the_sizes_reached_says_where_the_method_stops_reaching():
+    # SGLD reaches the accuracy at small N and settles short (biased) above: its slope is no trend beyond
+    labels = {"sgld": "SGLD"}
+    recs = [_record(100, "sgld", 0.1, kind="mcmc"), _record(1000, "sgld", 0.11, kind="mcmc"),
+            _record(10_000, "sgld", None, kind="mcmc", stopped="settled", var=(4.0, 3.0))]  # fmt: skip
+    fig = headline_figure(recs, labels, {"sgld": 0.04})
+    assert fig["data"][0]["name"] == "SGLD · slope 0.04 to N = 1,000; settles short of the accuracy above"
+    whole = headline_figure(recs[:2], labels, {"sgld": 0.04})
+    assert whole["data"][0]["name"] == "SGLD · slope 0.04"

@@ -70,6 +70,9 @@ def headline_figure(
         miss = [r for r in rs if r.time_to_accuracy_s is None and r.stopped != "settled"]
         s = slopes.get(method)
         name = f"{label} · slope {s:.2f}" if s is not None and math.isfinite(s) else label
+        short = [r.n for r in rs if hit and r.n > hit[-1][0] and r.stopped == "settled"]
+        if short and s is not None and math.isfinite(s):  # a slope over the sizes it reached, not a trend beyond
+            name = f"{label} · slope {s:.2f} to N = {hit[-1][0]:,}; settles short of the accuracy above"
         data.append(
             dict(type="scatter", x=[n for n, _ in hit], y=[max(c, 1e-4) for _, c in hit], mode="lines+markers",
                  name=name, line=dict(color=st["color"], dash=st["dash"], width=2.5),
