@@ -141,6 +141,15 @@ class Family(abc.ABC):
         return Picture("levels", cx, cy, radius(np.where(np.isnan(lq), -np.inf, lq)).astype(np.float32))
 
 
+def normal_nodes(n: int, half: float = _U_HALF) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor quadrature for E over N(0, I_2): n x n nodes over [-half, half]^2 (n * n, 2), in meshgrid "ij" order, and
+    their normalised Gaussian weights (n * n,)."""
+    u = np.linspace(-half, half, n)
+    w1 = np.exp(-0.5 * u * u)
+    w1 /= w1.sum()
+    return np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2), np.outer(w1, w1).ravel()
+
+
 def gaussian_elbos(target, locs: np.ndarray, chols: np.ndarray, n: int = _U_N) -> np.ndarray:
     """Exact ELBOs of Gaussian q's: locs (T, 2), chols (T, 2, 2) -> (T,).
 
@@ -151,11 +160,8 @@ def gaussian_elbos(target, locs: np.ndarray, chols: np.ndarray, n: int = _U_N) -
     """
     locs = np.asarray(locs, dtype=float).reshape(-1, 2)
     chols = np.asarray(chols, dtype=float).reshape(-1, 2, 2)
-    u = np.linspace(-_U_HALF, _U_HALF, n)
-    w1 = np.exp(-0.5 * u * u)
-    w1 /= w1.sum()
-    ww = np.outer(w1, w1).ravel()  # (n * n,) the product weights, in the nodes' order
-    u1, u2 = np.meshgrid(u, u, indexing="ij")
+    nodes, ww = normal_nodes(n)
+    u1, u2 = nodes[:, 0].reshape(n, n), nodes[:, 1].reshape(n, n)
     energy = np.empty(locs.shape[0])
     for s in chunks.spans(locs.shape[0], n * n):
         loc, chol = locs[s], chols[s]

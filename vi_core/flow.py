@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from vi_core.families import Family
+from vi_core.families import Family, normal_nodes
 from vi_core.flow_nets import Layout, backward, forward, inverse, log_base, push
 from vi_core.gaussvi import AdamOptions, adam_update
 from vi_core.runner import Algorithm
@@ -258,11 +258,7 @@ class FlowQ(Family):
 
     @functools.cached_property
     def _moments(self) -> tuple[np.ndarray, np.ndarray]:
-        g = np.linspace(-_QUAD_HALF, _QUAD_HALF, _QUAD_N)
-        w1 = np.exp(-0.5 * g * g)
-        w1 /= w1.sum()
-        u = np.stack(np.meshgrid(g, g, indexing="ij"), axis=-1).reshape(-1, 2)
-        wts = np.outer(w1, w1).ravel()
+        u, wts = normal_nodes(_QUAD_N, _QUAD_HALF)
         z = self.forward(u)[0]
         mean = wts @ z
         d = z - mean

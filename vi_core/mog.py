@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from vi_core import chunks
-from vi_core.families import Family, Picture
+from vi_core.families import Family, Picture, normal_nodes
 from vi_core.gaussvi import AdamOptions, adam_update
 from vi_core.runner import Algorithm
 from vi_core.targets.base import Target
@@ -134,11 +134,10 @@ def mixture_vi(
     n_samples: int = 32,
     n_steps: int = 1000,
     adam: AdamOptions = AdamOptions(),
-    per_step: int = 1,
 ) -> Algorithm:
-    """Mixture VI as an init/step pair: K components, n_samples draws per component an update, ``per_step`` Adam
-    updates a step of the run loop (n_steps counts updates: the learning-rate schedule's length). Several updates a
-    step keep the recorded q's few: each is scored exactly afterwards (``mixture_elbos``), ~4 ms a q at K = 8."""
+    """Mixture VI as an init/step pair: K components, n_samples draws per component a step, n_steps the
+    learning-rate schedule's length. (The registered method runs several steps per recorded state,
+    vi_core.runner.recorded: each recorded q is scored exactly afterwards, ~4 ms a q at K = 8.)"""
     k = int(n_components)
     decay = adam.final_lr_frac ** (1.0 / max(n_steps - 1, 1))
     x0, x1, y0, y1 = box
@@ -152,18 +151,11 @@ def mixture_vi(
         return MogState(theta, np.zeros_like(theta), np.zeros_like(theta), 0)
 
     def step(rng, s: MogState):
-        info = None
-        for _ in range(per_step):
-            s, info = update(rng, s)
-        return s, info
-
-    def update(rng, s: MogState):
         eps = rng.standard_normal((k, n_samples, 2))
         mc_elbo, grad = mixture_gradient(target, s.theta, eps)
         t = s.t + 1
         if not np.isfinite(grad).all():  # a draw where the density is zero or overflowing: skip, keep going
             return s._replace(t=t), MogInfo(mc_elbo, math.nan)
-        # each component's steps in its own scale: divide by its weight (Adam is scale-free per parameter anyway)
         theta, m1, m2 = adam_update(s.theta, s.mom1, s.mom2, grad, t, adam.lr * decay ** (t - 1), unit, adam)
         theta[:, 3:5] = np.maximum(theta[:, 3:5], math.log(1e-3 * min(sx, sy)))  # no collapse to a point
         return MogState(theta, m1, m2, t), MogInfo(mc_elbo, float(np.linalg.norm(grad)))
@@ -198,11 +190,7 @@ def mixture_elbos(target: Target, qs: list[MixtureQ], n: int = 25) -> np.ndarray
     tensor quadrature centred on it (z = m_k + L_k u, u on n x n nodes over ±7 with Gaussian weights), as the
     Gaussian family's (vi_core.families.gaussian_elbos). A chunk of q's at a time: T q's of K components on n² nodes
     each, against every component of their own q."""
-    u = np.linspace(-7.0, 7.0, n)
-    w1 = np.exp(-0.5 * u * u)
-    w1 /= w1.sum()
-    ww = np.outer(w1, w1).ravel()  # (n²,)
-    uu = np.stack(np.meshgrid(u, u, indexing="ij"), -1).reshape(-1, 2)  # (n², 2)
+    uu, ww = normal_nodes(n)  # (n², 2), (n²,)
     out = np.empty(len(qs))
     if not qs:
         return out

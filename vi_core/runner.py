@@ -18,7 +18,7 @@ import numpy as np
 
 from vi_core import budget
 
-__all__ = ["Algorithm", "Trace", "run", "snapshot_indices"]
+__all__ = ["Algorithm", "Trace", "recorded", "run", "snapshot_indices"]
 
 
 class Algorithm(NamedTuple):
@@ -29,6 +29,22 @@ class Algorithm(NamedTuple):
     init: Callable[[np.random.Generator], Any]
     step: Callable[[np.random.Generator, Any], tuple[Any, Any]]
     keep: Callable[[Any], Any] | None = None
+
+
+def recorded(algorithm: Algorithm, n_updates: int, n_states: int) -> tuple[Algorithm, int]:
+    """The algorithm with ceil(n_updates / n_states) of its steps in each step, and the steps that cover n_updates:
+    a method of many cheap updates keeps about n_states states in its trace (each scored afterwards), not one per
+    update. The info returned is the last update's."""
+    k = max(1, math.ceil(n_updates / n_states))
+    if k == 1:
+        return algorithm, n_updates
+
+    def step(rng, state):
+        for _ in range(k):
+            state, info = algorithm.step(rng, state)
+        return state, info
+
+    return algorithm._replace(step=step), math.ceil(n_updates / k)
 
 
 class Trace(NamedTuple):

@@ -3,13 +3,11 @@ gradients with an annealed start; the recorded q's are scored exactly on the gri
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from vi_core.flow import flow_vi, to_q
 from vi_core.method import Method, Plan, register
-from vi_core.runner import Algorithm
+from vi_core.runner import recorded
 
 __all__ = ["METHOD"]
 
@@ -17,16 +15,8 @@ RECORDED = 60  # q's recorded a run, whatever the updates: each is ~1 k paramete
 
 
 def _build(target, grid, settings, start, sd) -> Plan:
-    per_step = max(1, math.ceil(settings.flow_steps / RECORDED))
     algo = flow_vi(target, start, sd, grid.box, n_layers=settings.layers, n_steps=settings.flow_steps)
-
-    def step(rng, state):  # several updates a recorded step: the trace stays small, the schedule is the updates'
-        info = None
-        for _ in range(per_step):
-            state, info = algo.step(rng, state)
-        return state, info
-
-    return Plan(Algorithm(algo.init, step, algo.keep), math.ceil(settings.flow_steps / per_step))
+    return Plan(*recorded(algo, settings.flow_steps, RECORDED))  # the schedule counts updates, not recorded steps
 
 
 def _elbo(target, grid, qs, trace):

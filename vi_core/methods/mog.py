@@ -3,13 +3,12 @@ gradients; exact ELBOs of the recorded q's by component-centred quadrature."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from vi_core.gaussvi import AdamOptions
 from vi_core.method import Method, Plan, register
 from vi_core.mog import mixture_elbos, mixture_vi, to_q
+from vi_core.runner import recorded
 
 __all__ = ["METHOD"]
 
@@ -17,10 +16,9 @@ RECORDED = 200  # about this many q's recorded (and scored exactly) a run, whate
 
 
 def _build(target, grid, settings, start, sd) -> Plan:
-    per_step = max(1, math.ceil(settings.vi_steps / RECORDED))
     algo = mixture_vi(target, start, sd, grid.box, settings.components, settings.vi_samples, settings.vi_steps,
-                      AdamOptions(lr=settings.vi_lr), per_step)  # fmt: skip
-    return Plan(algo, math.ceil(settings.vi_steps / per_step))
+                      AdamOptions(lr=settings.vi_lr))  # fmt: skip
+    return Plan(*recorded(algo, settings.vi_steps, RECORDED))
 
 
 def _elbo(target, grid, qs, trace):
