@@ -15,6 +15,8 @@ and ``ui.workers`` (its processes, which need only the budget); and ``ui.spec`` 
   the queue).
 * Lessons: ``preview_grid``, ``Settings``, ``VI_LABELS``, ``MCMC_LABELS``, ``make_target``.
 * Scaling: ``scale_record`` (a job of the queue), ``scale_slope``, ``precomputed_scaling``.
+* Ladder: ``LADDER_RUNGS``, ``LADDER_SAMPLERS``, ``ladder_rung`` and ``ladder_sampler`` (jobs of the queue),
+  ``ladder_of``, ``ladder_sentence``, ``ladder_frontier``, ``recorded_ladders``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from ui.runs import (
     work,
 )
 from vi_core import budget, methods
+from vi_core import ladder as _ladder
 from vi_core import scaling as _scaling
 from vi_core import vb_gibbs as _vb_gibbs
 from vi_core.api import KHAT_DRAWS, MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
@@ -66,6 +69,11 @@ from vi_core.conjugate import analyse as _analyse
 from vi_core.families import GaussianQ, GridProductQ
 from vi_core.fits import ElboTerms, FitSummary, elbo_terms, forward_kl_fit, mc_elbo, reverse_kl_fit, summarise
 from vi_core.grid import DEFAULT_N, Grid, make_grid
+from vi_core.ladder import RUNGS as LADDER_RUNGS
+from vi_core.ladder import SAMPLERS as LADDER_SAMPLERS
+from vi_core.ladder import Ladder, Score
+from vi_core.ladder import frontier as ladder_frontier
+from vi_core.ladder import sentence as ladder_sentence
 from vi_core.runner import run as _run_steps
 from vi_core.scaling import ACCURACY as SCALE_ACCURACY
 from vi_core.scaling import METHODS as SCALE_METHODS
@@ -88,6 +96,8 @@ __all__ = [
     "ELSEWHERE",
     "HEAVY",
     "KHAT_DRAWS",
+    "LADDER_RUNGS",
+    "LADDER_SAMPLERS",
     "MAX_CONCURRENT",
     "MAX_LENGTH",
     "MCMC_LABELS",
@@ -95,6 +105,7 @@ __all__ = [
     "MC_DRAWS",
     "NEWCOMB_OUTLIERS",
     "OLD_QUERY_KEYS",
+    "RECORDED_LADDERS",
     "REGISTRY",
     "RUN_BUDGET_S",
     "SCALE_ACCURACY",
@@ -109,6 +120,7 @@ __all__ = [
     "GaussianQ",
     "Grid",
     "GridProductQ",
+    "Ladder",
     "McmcResult",
     "Moments",
     "Newcomb",
@@ -116,6 +128,7 @@ __all__ = [
     "OutOfTime",
     "Outcome",
     "ScaleRecord",
+    "Score",
     "Settings",
     "Target",
     "ViResult",
@@ -131,6 +144,11 @@ __all__ = [
     "grid_for",
     "khat_threshold",
     "kl_tolerance",
+    "ladder_frontier",
+    "ladder_of",
+    "ladder_rung",
+    "ladder_sampler",
+    "ladder_sentence",
     "make_expr_target",
     "make_target",
     "mcmc_result",
@@ -141,6 +159,7 @@ __all__ = [
     "preview_grid",
     "race_animation",
     "race_figure",
+    "recorded_ladders",
     "run",
     "run_here",
     "scale_record",
@@ -273,6 +292,51 @@ def precomputed_scaling(centred: bool = True) -> dict | None:
     "settings", "records" (ScaleRecord)}, or None when the file is missing or unreadable."""
     try:
         return _read_sweep(PRECOMPUTED_SCALING[bool(centred)])  # the sweep files' one format: vi_core.scaling.records
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+RECORDED_LADDERS = _DATA / "ladder_recorded.json"
+
+
+def ladder_rung(target: Target, key: str, seed: int = 0) -> Score:
+    """One rung of the VI ladder on the target at its defaults (vi_core.ladder.run_rung): a job of the shared queue,
+    cached with the other runs."""
+    grid = grid_for(target, DEFAULT_N)
+    job = runs.queue(("ladder", target, key, seed), functools.partial(_ladder.run_rung, target, key, seed, grid))
+    return runs.wait([(key, job)])[0]
+
+
+def ladder_sampler(target: Target, method: str, budget_s: float, seed: int = 0) -> Score:
+    """A sampler given about budget_s of wall time beside the ladder (vi_core.ladder.score_sampler): a queue job."""
+    grid = grid_for(target, DEFAULT_N)
+    budget_s = round(float(budget_s), 2)  # the cache key: the same ladder asks for the same budget
+    job = runs.queue(
+        ("ladder-mc", target, method, budget_s, seed),
+        functools.partial(_ladder.score_sampler, target, method, budget_s, seed, grid),
+    )
+    return runs.wait([(method, job)])[0]
+
+
+def ladder_of(target: Target, rungs: list[Score], samplers: list[Score], seed: int = 0) -> Ladder:
+    """The scores of one target's live ladder as a Ladder (for the sentence and the charts)."""
+    return Ladder(
+        target.name,
+        target.param_values(),
+        float(grid_for(target, DEFAULT_N).log_z),
+        max((s.seconds for s in rungs), default=0.0),
+        seed,
+        tuple(rungs),
+        tuple(samplers),
+    )
+
+
+@st.cache_data(show_spinner=False)
+def recorded_ladders() -> dict | None:
+    """The ladders ``python -m benchmarks.ladder --write`` recorded for every built-in target at its defaults:
+    {"machine", "date", "ladders": {name: Ladder}}, or None when the file is missing or unreadable."""
+    try:
+        return _ladder.read_recorded(RECORDED_LADDERS)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -157,6 +157,42 @@ LESSONS = [
         ("warn", "warn"),
         "mcmc",
     ),
+    Lesson(
+        "Mean-field's ceiling, and what lifts it",
+        "On U1 the best mean-field q of any shape, grid CAVI, stops at KL ≈ 0.14 nats because the two arcs tie z₁ to "
+        "z₂, while the normalizing flow shown here (8 coupling layers, 8,000 steps) bends its contours round both arcs "
+        "to KL ≈ 0.02 and a mixture of 8 Gaussians (switch VI to it) reaches KL ≈ 0.001, all exact KLs by quadrature. "
+        "Watch the flow's contours take the arcs' shape while emcee's draws, closer still on the W1 yardstick, are not "
+        "yet trustworthy by emcee's own check (τ ≈ 110 steps asks for a longer run); the Ladder page sets every "
+        "family side by side.",
+        RunSpec(make_target("u1"), "flow", "emcee"),
+        ("good", "warn"),
+        "mcmc",
+    ),
+    Lesson(
+        "Particles that never find the other modes",
+        "SVGD's particles push one another apart only through a kernel whose width is set by their own distances, so "
+        "started in a tight clump (initial spread 0.1) all 100 climb the nearest of the four clusters and stay there, "
+        "putting mass 1.0 where the exact is 0.4 and none on the other three. Spread them over the box (spread 4) and "
+        "every cluster is found, but in the shares they began with (0.27, 0.26, 0.19, 0.28 against the exact 0.1, "
+        "0.2, 0.3, 0.4), while emcee's walkers share the mass out about right (0.10, 0.26, 0.30, 0.34), though not "
+        "yet trustworthy by emcee's own check.",
+        RunSpec(make_target("modes"), "svgd", "emcee", settings=Settings(svgd_spread=0.1)),
+        ("bad", "warn"),
+        "mcmc",
+    ),
+    Lesson(
+        "A ring defeats a mixture of few components",
+        "A thin ring (radius 8, width 0.1) puts all its mass on a circle and each Gaussian of a mixture covers only a "
+        "short arc of it, so with K = 4 components the fit ends at KL ≈ 1.5 nats and a mean marginal total variation "
+        "(mmtv) of ≈ 0.43; switch to K = 16 and it falls to KL ≈ 0.33 and mmtv ≈ 0.15, inside the bar of a published "
+        "benchmark (|ln Z − ELBO| < 1, mmtv < 0.2) that a 50-component black-box mixture missed there (8.0 and 0.51). "
+        "Watch the dotted component ellipses spread round the ring, while emcee's straight-line moves cut across the "
+        "hole and are mostly rejected: its verdict says not to trust its draws at this run length.",
+        RunSpec(make_target("ring"), "mog", "emcee", settings=Settings(components=4)),
+        ("bad", "bad"),
+        "vi",
+    ),
 ]
 
 

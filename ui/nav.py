@@ -51,6 +51,7 @@ PAGES = (
     ),
     Page("pages/3_Lessons.py", "Lessons", ":material/school:", "VI vs MCMC — Lessons", "🎓"),
     Page("pages/4_Scaling.py", "Scaling: large data", ":material/trending_up:", "VI vs MCMC — Scaling", "📈"),
+    Page("pages/5_Ladder.py", "The VI ladder", ":material/stairs:", "VI vs MCMC — The VI ladder", "🪜"),
 )
 
 # Wide equations scroll sideways on a phone instead of running off the screen.

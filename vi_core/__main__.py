@@ -1,4 +1,4 @@
-"""Command line: ``python -m vi_core targets|run|scale ...`` for scripting and reproducible figures.
+"""Command line: ``python -m vi_core targets|run|scale|ladder ...`` for scripting and reproducible figures.
 
 Every error -- bad arguments, unknown names, out-of-bounds values -- is one line on
 stderr and a non-zero exit; never a traceback.
@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from vi_core import ladder as ladder_mod
 from vi_core import methods
 from vi_core.api import Settings, run_method
 from vi_core.settings import TABLE
@@ -81,7 +82,50 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--uncentred", action="store_true", help="do not centre the covariate")
     sc.add_argument("--seed", type=int, default=0)
     sc.add_argument("--json", action="store_true", help="a JSON list of per-run summaries on stdout")
+    la = sub.add_parser("ladder", help="every VI family on one target, exactly scored, beside NUTS and emcee")
+    la.add_argument("--target", required=True, help="target name (see `targets`)")
+    la.add_argument("--param", action="append", default=[], metavar="K=V", help="target parameter")
+    la.add_argument("--seed", type=int, default=0)
+    rungs, samplers = ",".join(r.key for r in ladder_mod.RUNGS), ",".join(ladder_mod.SAMPLERS)
+    la.add_argument("--rungs", help=f"comma-separated rungs, default all: {rungs}")
+    la.add_argument("--samplers", help=f"comma-separated, default {samplers}; 'none' for none")
+    la.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return p
+
+
+def _keys(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    return tuple(k.strip() for k in text.split(",") if k.strip() and k.strip() != "none")
+
+
+def cmd_ladder(args) -> int:
+    target = make_target(args.target, **_parse_params(args.param))
+    _check_seed_arg(args.seed)
+
+    def progress(label: str, k: int, n: int) -> None:
+        if not args.json:
+            print(f"[{k + 1}/{n}] {label}…", file=sys.stderr, flush=True)
+
+    rungs, samplers = _keys(args.rungs), _keys(args.samplers)
+    lad = ladder_mod.ladder(target, args.seed, on_progress=progress, rungs=rungs, samplers=samplers)
+    out = _jsonable(lad.to_dict())
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{target.name}: ln p(X) = {lad.log_z:.4f}; samplers given {lad.budget_s:.2f} s")
+    print(f"{'rung':<30} {'KL':>7} {'mmtv':>6} {'W1 sd':>6} {'seconds':>8} {'density ev.':>12} {'gradient ev.':>12}")
+    for s in lad.rungs + lad.samplers:
+        kl = "—" if s.kl is None else f"{s.kl:.3f}"
+        ev = f"{s.evals[0]:>12,} {s.evals[1]:>12,}"
+        print(f"{s.label:<30} {kl:>7} {s.mmtv:>6.3f} {s.w1:>6.3f} {s.seconds:>8.2f} {ev}")
+    print(out["sentence"])
+    return 0
+
+
+def _check_seed_arg(seed: int) -> None:
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"--seed must be in [0, 2**32), got {seed}")
 
 
 def _scale_methods() -> tuple[str, ...]:
@@ -211,6 +255,9 @@ def cmd_run(args) -> int:
     if methods.get(args.method).kind == "mcmc":
         out.update(elbo=None, kl=None)
     out.update(summary)
+    modes = ladder_mod.result_modes(target, grid, res)
+    if modes is not None:  # a target with declared modes: the mass nearest each, against the exact
+        out["mode_masses"] = {"method": list(modes[0]), "exact": list(modes[1])}
     out = {
         k: ({kk: _jsonable(vv) for kk, vv in v.items()} if isinstance(v, dict) else _jsonable(v))
         for k, v in out.items()
@@ -244,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "scale":
             return cmd_scale(args)
+        if args.command == "ladder":
+            return cmd_ladder(args)
         return cmd_targets(args) if args.command == "targets" else cmd_run(args)
     except ValueError as exc:
         msg = " ".join(str(exc).split())  # one line, whatever the message held

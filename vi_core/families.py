@@ -35,7 +35,7 @@ from scipy.special import ndtr
 from vi_core import chunks
 from vi_core.reference import gaussian_cell_probabilities
 
-__all__ = ["PICTURE_NODES", "Family", "GaussianQ", "GridProductQ", "Picture", "gaussian_elbos", "radius"]
+__all__ = ["PICTURE_NODES", "Family", "GaussianQ", "GridProductQ", "Picture", "ellipses", "gaussian_elbos", "radius"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 PICTURE_NODES = 70  # nodes a side of a picture's level function (what the browser contours)
@@ -62,6 +62,20 @@ def radius(log_density: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         r = np.sqrt(np.maximum(-2.0 * lp, 0.0))
     return np.where(np.isfinite(r), np.minimum(r, 4.0), 4.0)
+
+
+def ellipses(locs: np.ndarray, chols: np.ndarray, radii=(1.0,), points: int = 61) -> Picture:
+    """The ellipses loc + r L u (|u| = 1) of Gaussians locs (K, 2), chols (K, 2, 2), for each r in radii, as one
+    polyline with nan gaps: a "curves" Picture."""
+    a = np.linspace(0, 2 * np.pi, points)
+    circle = np.stack([np.cos(a), np.sin(a)])
+    xs, ys = [], []
+    for loc, chol in zip(np.asarray(locs, dtype=float), np.asarray(chols, dtype=float), strict=True):
+        for r in radii:
+            pts = loc[:, None] + r * chol @ circle
+            xs += [pts[0], [np.nan]]
+            ys += [pts[1], [np.nan]]
+    return Picture("curves", np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32))
 
 
 def _picture_axes(grid, m: int = PICTURE_NODES) -> tuple[np.ndarray, np.ndarray]:
@@ -139,6 +153,10 @@ class Family(abc.ABC):
         with np.errstate(all="ignore"):
             lq = np.asarray(self.log_prob(pts), dtype=float)
         return Picture("levels", cx, cy, radius(np.where(np.isnan(lq), -np.inf, lq)).astype(np.float32))
+
+    def parts(self, grid) -> Picture | None:
+        """What the race draws beside q's picture to show how q is built (a mixture's components), or None."""
+        return None
 
 
 def normal_nodes(n: int, half: float = _U_HALF) -> tuple[np.ndarray, np.ndarray]:
@@ -239,14 +257,7 @@ class GaussianQ(Family):
 
     def picture(self, grid) -> Picture:
         """q's 1, 2, 3 sigma ellipses as one polyline with gaps (nan)."""
-        a = np.linspace(0, 2 * np.pi, 61)
-        circle = np.stack([np.cos(a), np.sin(a)])
-        xs, ys = [], []
-        for k in (1, 2, 3):
-            pts = np.asarray(self.loc, dtype=float)[:, None] + k * self.chol @ circle
-            xs += [pts[0], [np.nan]]
-            ys += [pts[1], [np.nan]]
-        return Picture("curves", np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.float32))
+        return ellipses(self.loc[None], self.chol[None], (1.0, 2.0, 3.0))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -52,9 +52,22 @@ __all__ = [
     "Yardstick",
     "decomposition",
     "elbo",
+    "mode_masses",
     "moment_errors",
     "pareto_khat",
 ]
+
+
+def mode_masses(points: np.ndarray, centres: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The share of the (weighted) points nearest each mode's centre: points (n, 2), centres (M, 2), weights (n,)
+    (default equal) -> (M,) summing to 1. The same rule for the exact posterior (grid cells and their weights), a
+    density q (its cell weights) and a sample, so the three compare like with like."""
+    z = np.asarray(points, dtype=float).reshape(-1, 2)
+    w = np.ones(z.shape[0]) if weights is None else np.asarray(weights, dtype=float).ravel()
+    keep = np.isfinite(z).all(axis=1)
+    nearest = np.argmin(((z[keep, None, :] - np.asarray(centres)[None]) ** 2).sum(-1), axis=1)
+    out = np.bincount(nearest, weights=w[keep], minlength=len(centres))
+    return out / out.sum()
 
 
 class Decomposition(NamedTuple):

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from vi_core import chunks
-from vi_core.families import Family, Picture, normal_nodes
+from vi_core.families import Family, Picture, ellipses, normal_nodes
 from vi_core.gaussvi import AdamOptions, adam_update
 from vi_core.runner import Algorithm
 from vi_core.targets.base import Target
@@ -31,6 +31,7 @@ from vi_core.targets.base import Target
 __all__ = ["MixtureQ", "MogInfo", "MogState", "mixture_elbos", "mixture_gradient", "mixture_vi", "to_q"]
 
 LOG_2PI = math.log(2.0 * math.pi)
+PART_WEIGHT = 1e-3  # a component below this weight is not drawn (the fit switched it off)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -85,9 +86,11 @@ class MixtureQ(Family):
         eps = rng.standard_normal((n, 2))
         return self.locs[k] + np.einsum("nij,nj->ni", self.chols[k], eps)
 
-    def picture(self, grid) -> Picture:
-        """The mixture's level lines (Family default), over which the race also sees where the components are."""
-        return super().picture(grid)
+    def parts(self, grid) -> Picture:
+        """Each component's 1-sd ellipse (those of weight above PART_WEIGHT: a component the fit has switched off
+        is not drawn), beside the mixture's level lines."""
+        on = self.w > PART_WEIGHT
+        return ellipses(self.locs[on], self.chols[on])
 
 
 class MogState(NamedTuple):

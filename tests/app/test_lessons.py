@@ -1,4 +1,4 @@
-"""The Lessons page through AppTest: nine cards, each linking to the Playground with its scenario."""
+"""The Lessons page through AppTest: twelve cards, each linking to the Playground with its scenario."""
 
 import pathlib
 from urllib.parse import parse_qsl, urlsplit
@@ -20,7 +20,7 @@ def test_lessons_page_renders_every_linked_scenario():
     buttons, present = all_buttons[0::2], all_buttons[1::2]  # each card: open, then present
     codes = [c.value for c in at.code]
     text = " ".join(m.value for m in at.markdown)
-    assert len(buttons) == len(present) == len(codes) == len(at.get("plotly_chart")) == len(LESSONS) == 9
+    assert len(buttons) == len(present) == len(codes) == len(at.get("plotly_chart")) == len(LESSONS) == 12
     for lesson, p in zip(LESSONS, present, strict=True):
         query = dict(parse_qsl(urlsplit(p.proto.url).query))
         assert query.pop("view") == "present" and from_query(query) == (lesson.spec, lesson.clock, [])

@@ -10,16 +10,14 @@ from streamlit.testing.v1 import AppTest
 from ui import scaling, scaling_text
 from ui.compute import SCALE_METHODS, precomputed_scaling
 
+from .pages import first_load
+
 APP = str(pathlib.Path(__file__).parents[2] / "app.py")
 PAGE = "pages/4_Scaling.py"
 
 
 def _first_load(query: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update(query)
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return first_load(PAGE, query)
 
 
 def _in_legend(base: str, names: list[str]) -> bool:

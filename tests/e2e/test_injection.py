@@ -28,6 +28,7 @@ CASES = [
         ("unknown name '__evil__'", HTML),
     ),
     ("/Scaling", {"data": IMAGE, "n": KATEX, "centred": HTML, "run": BOLD}, (IMAGE, KATEX, HTML, BOLD)),
+    ("/Ladder", {"target": IMAGE, "run": BOLD}, (IMAGE, BOLD)),
 ]
 
 

@@ -134,8 +134,9 @@ def test_replay_and_scrub_on_the_time_clock_show_exactly_the_draws_up_to_the_fra
     screenshot(page, "race-scrubbed", full_page=False)
 
 
-# pages whose charts are not densities over (z1, z2) (Scaling: time and accuracy against N, log-log)
-NO_DENSITY_PLOT = ("/Scaling",)
+# pages whose charts are not densities over (z1, z2) (Scaling: time and accuracy against N, log-log; Ladder: accuracy
+# against time, log-log)
+NO_DENSITY_PLOT = ("/Scaling", "/Ladder")
 
 
 def test_every_page_with_a_density_plot_checks_its_scales():

@@ -181,3 +181,14 @@ def test_mp4_is_an_h264_file_with_every_frame(small, tmp_path):
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
     assert frames == animation.mp4_frame_count(N_FRAMES) == N_FRAMES - 1 + round(animation.HOLD_MS / FRAME_MS)
     assert seconds == pytest.approx(frames * FRAME_MS / 1000, abs=0.1)
+
+
+def test_particles_are_drawn_as_dots_not_joined_by_lines():
+    link = "vi=svgd&particles=12&vi_steps=20&mcmc_steps=50&walkers=8&grid=60&target=mixture"
+    spec, clock, _ = export.parse_link(link)
+    grid, vi, mc = export.compute(spec)
+    a = np.asarray(Image.open(io.BytesIO(animation.render_png(grid, vi, mc, clock, width=WIDTH))), dtype=int)
+    u = WIDTH / canvas.BASE[0]
+    left = a[round(60 * u) : round(400 * u), : round(330 * u)]
+    # twelve dots of radius 2 units: a few hundred pixels at most; lines joining them would paint far more
+    assert 12 <= _near(left, VI_COLOUR).sum() < 12 * 40

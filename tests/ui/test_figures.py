@@ -342,3 +342,18 @@ def test_particles_draw_as_points_with_no_elbo_or_kl_made_up(runs):
     assert "no density" in titles and "ELBO + KL" not in titles
     gauss = figures.race_figure(grid, run_vi(grid.target, "gauss-fr", 0, Settings(vi_steps=40), grid=grid), mc)
     assert "ELBO + KL" in " ".join(a["text"] for a in gauss["layout"]["annotations"])
+
+
+def test_a_mixture_draws_its_components_and_a_gaussian_draws_none(runs):
+    grid, vis, mc = runs
+    vi = run_vi(grid.target, "mog", 0, Settings(vi_steps=40, components=3), grid=grid)
+    fig = figures.race_figure(grid, vi, mc, "iteration")
+    k = _named(fig, "q's components (1 sd)")
+    assert fig["data"][k]["line"]["dash"] == "dot"
+    for f, v in zip(fig["frames"], figures.frame_plan(vi, mc, "iteration")[0], strict=True):
+        assert k in f["traces"]
+        parts = f["data"][f["traces"].index(k)]
+        expected = vi.qs[v].parts(grid)
+        np.testing.assert_array_equal(_decoded(parts["x"]), np.asarray(expected.x, dtype=float))
+    gauss = figures.race_figure(grid, vis["gauss-mf"], mc, "iteration")
+    assert not any(d.get("name") == "q's components (1 sd)" for d in gauss["data"])

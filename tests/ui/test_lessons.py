@@ -7,6 +7,7 @@ the Playground shows when a reader follows the link.
 import functools
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -57,9 +58,13 @@ def test_six_lessons_cover_the_issue():
         ("gaussian", 0.99),
         ("funnel", None),
         ("banana", None),
+        ("u1", None),
+        ("modes", None),
+        ("ring", None),
     ]
-    assert len({x.title for x in LESSONS}) == len(LESSONS) == 9
-    assert [x.spec.mcmc for x in LESSONS[6:]] == ["gibbs", "nuts", "hmc"]
+    assert len({x.title for x in LESSONS}) == len(LESSONS) == 12
+    assert [x.spec.mcmc for x in LESSONS[6:9]] == ["gibbs", "nuts", "hmc"]
+    assert [x.spec.vi for x in LESSONS[9:]] == ["flow", "svgd", "mog"]
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.title)
@@ -203,6 +208,39 @@ def test_hmc_follows_the_banana_until_the_tips_diverge():
     assert np.mean([err(r) for r in tuned]) < 0.1 < np.mean([err(r) for r in default])  # "comes right"
 
 
+def test_the_flow_lifts_the_mean_field_ceiling_on_u1():
+    flow, cavi, mog = _vi("ceiling"), _vi("ceiling", "cavi"), _vi("ceiling", "mog")
+    assert abs(cavi.kl[-1] - 0.14) < 0.005 and abs(flow.kl[-1] - 0.02) < 0.005 and abs(mog.kl[-1] - 0.001) < 0.0005
+    assert flow.kl[-1] < cavi.kl[-1] and _lesson("ceiling").spec.settings.components == 8
+    m = _mc("ceiling")
+    assert abs(m.diagnostics.tau.max() - 110) < 15 and m.w1_sd[-1] < flow.w1_sd[-1], "emcee closer on W1"
+
+
+def test_particles_from_a_narrow_start_find_one_mode_and_spread_out_take_their_start_shares():
+    from vi_core.ladder import result_modes
+
+    spec = _lesson("Particles").spec
+    grid = _grid("Particles")
+    own, exact = result_modes(spec.target, grid, _vi("Particles"))
+    assert sorted(own) == [0.0, 0.0, 0.0, 1.0] and abs(exact[int(np.argmax(own))] - 0.4) < 1e-3
+    np.testing.assert_allclose(exact, [0.1, 0.2, 0.3, 0.4], atol=1e-3)
+    wide = run_vi(spec.target, "svgd", spec.seed, replace(spec.settings, svgd_spread=4.0), grid=grid)
+    np.testing.assert_allclose(result_modes(spec.target, grid, wide)[0], [0.27, 0.26, 0.19, 0.28], atol=0.005)
+    walkers, _ = result_modes(spec.target, grid, _mc("Particles"))
+    np.testing.assert_allclose(walkers, [0.10, 0.26, 0.30, 0.34], atol=0.005)
+
+
+def test_a_ring_defeats_four_components_and_sixteen_pass_the_published_bar():
+    spec = _lesson("A ring").spec
+    assert spec.target.param_values() == {"r": 8.0, "sigma": 0.1} and spec.settings.components == 4
+    few = _vi("A ring")
+    assert abs(few.kl[-1] - 1.5) < 0.05 and abs(few.mmtv - 0.43) < 0.005
+    many = run_vi(spec.target, "mog", spec.seed, replace(spec.settings, components=16), grid=_grid("A ring"))
+    assert abs(many.kl[-1] - 0.33) < 0.005 and abs(many.mmtv - 0.15) < 0.005
+    assert many.kl[-1] < 1 and many.mmtv < 0.2  # the published bar: |ln Z - ELBO| < 1 and mmtv < 0.2
+    assert _mc("A ring").diagnostics.acceptance < 0.2, "emcee's moves across the hole are mostly rejected"
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.title)
 def test_verdicts_and_what_this_run_shows_agree_with_the_caption(lesson):
     from vi_core.story import closer, what_this_run_shows
@@ -224,7 +262,7 @@ def test_verdicts_and_what_this_run_shows_agree_with_the_caption(lesson):
     # VI: a good verdict is a small exact KL, which the caption quotes; otherwise the caption does not call q close
     # (the KLs quoted are checked against the run in each lesson's own test above)
     if lesson.verdicts[0] == "good":
-        assert "kl = 0" in text or "≈ 0.03 nats" in text, word
+        assert "kl = 0" in text or "≈ 0.03 nats" in text or "kl ≈ 0.02" in text, word
     else:
         assert not any(w in text for w in ("do fine", "close to the posterior", "matches the posterior")), word
 
@@ -237,4 +275,7 @@ def _mc_of(lesson):
     return _mc(next(w for w in _WORDS if w in lesson.title))
 
 
-_WORDS = ("variance", "mode-seeking", "bend", "Neal", "fine", "Challenger", "ridge", "neck", "follows")
+_WORDS = (
+    "variance", "mode-seeking", "bend", "Neal", "fine", "Challenger", "ridge", "neck", "follows", "ceiling",
+    "Particles", "A ring",
+)  # fmt: skip

@@ -19,7 +19,7 @@ def test_pages_list_every_script_once_entry_first():
 
 
 def test_urls_follow_streamlits_pages_directory():
-    assert [p.url for p in nav.PAGES] == ["/", "/Theory", "/Conjugate_example", "/Lessons", "/Scaling"]
+    assert [p.url for p in nav.PAGES] == ["/", "/Theory", "/Conjugate_example", "/Lessons", "/Scaling", "/Ladder"]
 
 
 def test_every_script_starts_from_its_row():

@@ -206,3 +206,37 @@ def test_json_carries_the_tail_sensitive_w1_for_every_method(method):
     assert out.returncode == 0, out.stderr
     w1 = json.loads(out.stdout)["w1"]
     assert isinstance(w1, float) and math.isfinite(w1) and 0 <= w1 < 5, w1
+
+
+def test_ladder_json_has_every_asked_rung_and_a_sentence():
+    out = _cli("ladder", "--target", "gaussian", "--rungs", "gauss-mf,mog2,svgd", "--samplers", "emcee", "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert [r["key"] for r in d["rungs"]] == ["gauss-mf", "mog2", "svgd"] and [s["key"] for s in d["samplers"]] == [
+        "emcee"
+    ]
+    by = {r["key"]: r for r in d["rungs"]}
+    assert by["svgd"]["kl"] is None and by["mog2"]["kl"] < 1e-3 and abs(by["gauss-mf"]["kl"] - 0.511) < 0.005
+    assert all(0 <= r["mmtv"] <= 1 for r in d["rungs"] + d["samplers"])
+    assert d["sentence"].startswith("Most accurate for the time") and d["budget_s"] == max(
+        r["seconds"] for r in d["rungs"]
+    )
+    assert d["log_z"] == pytest.approx(math.log(2 * math.pi * math.sqrt(1 - 0.8**2)), abs=1e-9)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ladder", "--target", "u1", "--rungs", "nope"], "unknown rung or sampler 'nope'"),
+    (["ladder", "--target", "nope"], "unknown target"),
+    (["ladder", "--target", "u1", "--seed", "-1"], "--seed must be in"),
+])  # fmt: skip
+def test_ladder_refuses_bad_arguments_in_one_line(args, message):
+    out = _cli(*args)
+    assert out.returncode == 2 and message in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_run_json_on_a_target_with_modes_carries_the_mass_per_mode():
+    out = _cli("run", "--target", "modes", "--method", "svgd", "--particles", "40", "--vi-steps", "100", "--json")
+    d = json.loads(out.stdout)
+    assert len(d["mode_masses"]["method"]) == 4 and sum(d["mode_masses"]["method"]) == pytest.approx(1.0)
+    assert d["mode_masses"]["exact"] == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=1e-3)
+    assert "mode_masses" not in json.loads(_cli("run", "--target", "u1", "--method", "cavi", "--json").stdout)

@@ -15,7 +15,10 @@ from vi_core.targets import REGISTRY, make_target
 # Boxes that hold all of a unit Gaussian's mass, for the known-answer tests.
 WIDE = (-7.0, 7.0, -7.0, 7.0)
 # Targets whose Gaussian ELBO has several local optima (found from several starts, either family).
-SEVERAL_OPTIMA = {"squiggle", "u1", "u2", "u3", "u4", "mixture", "donut", "welling-teh"}
+SEVERAL_OPTIMA = {"squiggle", "u1", "u2", "u3", "u4", "mixture", "donut", "welling-teh", "ring", "modes"}
+# The mean-field Gaussian on the thin ring drifts along it to the optimum where the ring runs parallel to an axis: the
+# ELBO is nearly flat along the ring, so 1,000 steps end 1.7 nats short (10,000 arrive). The result must say so.
+SLOW = {("ring", "gauss-mf")}
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.5, 0.9, -0.95])
@@ -119,6 +122,11 @@ def test_defaults_reach_the_optimum_on_every_target(name, method):
     t = make_target(name)
     res = run_vi(t, method, seed=0, grid=make_grid(t))
     assert res.optimisation_gap > -1e-6, "the best member is at least as good as the run"
+    if (name, method) in SLOW:
+        assert res.kl[-1] - res.kl_local > 0.5 and "optimis" in res.verdict, "unfinished, and the verdict says so"
+        longer = run_vi(t, method, seed=0, grid=make_grid(t), settings=Settings(vi_steps=10_000))
+        assert longer.kl[-1] - longer.kl_local < 0.01, "ten times the steps arrive"
+        return
     assert res.kl[-1] - res.kl_local < 0.01, "converged to the optimum it was climbing to"
     if name in SEVERAL_OPTIMA:
         assert res.n_optima > 1, "the result says the ELBO has several local optima"

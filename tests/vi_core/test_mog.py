@@ -115,3 +115,18 @@ def test_the_fitted_mixture_is_close_where_one_gaussian_is_not(name, kl_max):
     assert mix.kl[-1] < kl_max
     if name != "gaussian":
         assert mix.kl[-1] < one.kl[-1] / 5
+
+
+def test_parts_are_the_components_one_sd_ellipses_and_switched_off_ones_are_not_drawn():
+    w = np.array([0.7, 0.2995, 0.0005])
+    locs = np.array([[0.0, 0.0], [3.0, 1.0], [-5.0, -5.0]])
+    chols = np.array([[[1.0, 0.0], [0.5, 0.8]], [[0.3, 0.0], [0.0, 2.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    q = MixtureQ(w, locs, chols)
+    pic = q.parts(make_grid(make_target("gaussian")))
+    assert pic.kind == "curves"
+    pieces = np.split(np.stack([pic.x, pic.y], -1), np.flatnonzero(np.isnan(pic.x)) + 1)
+    pieces = [p[np.isfinite(p).all(1)] for p in pieces if np.isfinite(p).any()]
+    assert len(pieces) == 2, "the component of weight 5e-4 is off"
+    for p, loc, chol in zip(pieces, locs, chols, strict=False):
+        u = np.linalg.solve(chol, (p - loc).T)  # back to the unit circle
+        np.testing.assert_allclose(np.hypot(*u), 1.0, atol=1e-5)

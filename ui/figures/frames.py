@@ -47,6 +47,7 @@ __all__ = [
     "line_label",
     "mmd_point",
     "move_traces",
+    "parts_trace",
     "paths_xy",
     "sample_chunks",
     "scored_upto",
@@ -92,6 +93,16 @@ def vi_trace(grid: Grid, vi: ViResult, k: int) -> dict:
         dict(line=dict(color=VI_COLOUR, width=2.5)) if mode == "lines" else dict(marker=dict(color=VI_COLOUR, size=4))
     )
     return dict(type="scatter", x=x, y=y, mode=mode, **style)
+
+
+def parts_trace(grid: Grid, vi: ViResult, k: int) -> dict | None:
+    """The k-th q's parts (a mixture's components, 1-sd ellipses) as a thin dotted trace, or None for a family
+    without parts (the same for every frame of a run)."""
+    parts = vi.qs[k].parts(grid)
+    if parts is None:
+        return None
+    x, y, _ = picture_xy(parts)
+    return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=VI_COLOUR, width=1.2, dash="dot"))
 
 
 def sample_chunks(mc: McmcResult, mc_idx: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, bool, int]]:

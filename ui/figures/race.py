@@ -32,6 +32,7 @@ from ui.figures.frames import (
     line_label,
     mmd_point,
     move_traces,
+    parts_trace,
     sample_chunks,
     scored_upto,
     vi_trace,
@@ -76,6 +77,8 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
     i_q = add({**vi_trace(grid, vi, vi_idx[0]), "xaxis": "x", "yaxis": "y", "name": "q", "hoverinfo": "skip"})
     m0 = vi.mean[vi_idx[0]]
     i_qm = add(scatter(m0[:1], m0[1:], mode="markers", marker=dict(color=VI_COLOUR, size=9, symbol="x")))
+    parts0 = parts_trace(grid, vi, vi_idx[0])
+    i_parts = [] if parts0 is None else [add({**parts0, "xaxis": "x", "yaxis": "y", "name": "q's components (1 sd)"})]
     chunks = sample_chunks(mc, mc_idx)
     i_chunks = [
         add(
@@ -154,13 +157,14 @@ def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteratio
     i_gauge = [add(t) for t in gauge.traces(vi, vi_idx[0])]
 
     i_sv, i_sm = (add(t) for t in _status(grid, vi, mc, vi_idx[0], mc_idx[0], size))
-    animated = [i_q, i_qm, *i_chunks, i_walk, *i_moves, *i_curves, *i_gauge, i_sv, i_sm]
+    animated = [i_q, i_qm, *i_parts, *i_chunks, i_walk, *i_moves, *i_curves, *i_gauge, i_sv, i_sm]
     frames = []
     for k in range(n):
         v, j = vi_idx[k], mc_idx[k]
         fd = [
             vi_trace(grid, vi, v),
             dict(x=f32(vi.mean[v, :1]), y=f32(vi.mean[v, 1:])),
+            *([parts_trace(grid, vi, v)] if i_parts else []),
             *[dict(marker=dict(opacity=chunk_opacity(burn, f <= k))) for _, burn, f in chunks],
             dict(x=f32(mc.chain[j, :, 0]), y=f32(mc.chain[j, :, 1])),
             *(move_traces(mc, j) if i_moves else []),

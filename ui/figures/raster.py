@@ -181,7 +181,14 @@ class _Race:
         ax = self.density[0]
         img = self._density_bg.copy()
         d = ImageDraw.Draw(img)
-        canvas.polyline(d, ax.local(*_vi_xy(self, v), s), VI_COLOUR, 2.5 * s)
+        trace = frames.vi_trace(self.grid, self.vi, v)
+        if trace["mode"] == "markers":  # particles: no density, so dots, not level lines
+            canvas.dots(d, ax.local(trace["x"], trace["y"], s), 2.0 * s, VI_COLOUR)
+        else:
+            canvas.polyline(d, ax.local(trace["x"], trace["y"], s), VI_COLOUR, 2.5 * s)
+        parts = frames.parts_trace(self.grid, self.vi, v)
+        if parts is not None:  # a mixture's components, dotted as in the race
+            canvas.polyline(d, ax.local(parts["x"], parts["y"], s), VI_COLOUR, 1.2 * s, dash=(2 * s, 2 * s))
         m = self.vi.mean[v]
         canvas.cross(d, ax.local(m[:1], m[1:], s), 4.5 * s, VI_COLOUR, max(1, round(2.2 * s)))
         big.paste(img, ax.box(s)[:2])
@@ -381,12 +388,6 @@ class _Race:
 
     def _legend(self, d, y: float, x: float, items, size: int = 11, right: float = 1e9) -> float:
         return canvas.legend(d, self.k, y, x, items, size, right)
-
-
-def _vi_xy(race_: _Race, v: int) -> tuple[np.ndarray, np.ndarray]:
-    """q's 1, 2, 3 sd contours at VI state v, as the race draws them."""
-    trace = frames.vi_trace(race_.grid, race_.vi, v)
-    return trace["x"], trace["y"]
 
 
 def stamp(vi: ViResult, mc: McmcResult, clock: str, v: int, j: int, instant: float) -> str:

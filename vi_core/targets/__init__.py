@@ -7,6 +7,7 @@ from vi_core.targets import (  # noqa: F401  (importing registers each module's 
     classic,  # the classic shapes
     data,  # the real-data posteriors
     flows,  # U1-U4 of Rezende & Mohamed (2015)
+    ladder,  # shapes for the variational ladder: a thin ring, many modes
 )
 from vi_core.targets.base import REGISTRY, Param, Target, make_target, register
 
