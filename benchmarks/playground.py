@@ -1,6 +1,6 @@
 """Playground performance: server-side cost of a run's figures, and "click Run -> animation playable" in Chromium.
 
-    python -m benchmarks.playground [--repeats N] [--no-browser]
+    python -m benchmarks.playground [--repeats N] [--no-browser] [--floor [--pairs N] [--no-trace]]
 
 1. Server side, in process (no Streamlit), after one untimed warm-up round: for cavi, gauss-mf and gauss-fr with
    emcee (cavi + emcee is ``ui.spec.DEFAULT``) and both clocks, the engine compute time (fresh grid + ``run_vi`` +
@@ -16,6 +16,11 @@
    (``g.updatemenu-button``) is drawn in the chart, Plotly holds the frames, and the script state is notRunning.
    Times are taken inside the page (``performance.now()`` from the click event, polled every animation frame).
    Then Play is pressed and the distinct slider positions seen in 2 s are counted (a proxy for the frame rate).
+
+3. ``--floor``: the one-chart app (benchmarks/floor_app.py: one animated Plotly chart on a button press) and the
+   Playground's default run side by side in one Chromium, a fresh page per click, median of ``--pairs`` (4) pairs
+   and the ratio (the goal: within 1.5x); then one traced click on each, the renderer's main thread broken down
+   into script, style, layout, paint and GC, and script time by the file it ran in (Plotly's chunk or the rest).
 
 Prints medians and [min–max]; asserts nothing. The default run (3 repeats) takes about 1.5 minutes on 2 cores.
 Browser timings are sensitive to other load on the machine: the load average is printed alongside.
@@ -389,6 +394,149 @@ def browser_side(repeats: int = 3, out: Printer = print, timeout_ms: int = 60_00
     return rec
 
 
+# --------------------------------------------------------------------------------------- the floor
+
+FLOOR_APP = "benchmarks/floor_app.py"
+FLOOR_GOAL = 1.5  # Run -> playable within this many times the one-chart app's
+# Chrome trace categories: the main thread's tasks, and V8's sampling profiler for where script time goes
+TRACE_CATEGORIES = [
+    "devtools.timeline",
+    "disabled-by-default-devtools.timeline",
+    "v8.execute",
+    "disabled-by-default-v8.cpu_profiler",
+]
+# main-thread work, by the trace event that does it (outermost of these counted, so nothing twice)
+_WORK = {
+    "FunctionCall": "script",
+    "EvaluateScript": "script",
+    "v8.compile": "script",
+    "v8.compileModule": "script",
+    "EventDispatch": "script",
+    "TimerFire": "script",
+    "FireAnimationFrame": "script",
+    "RunMicrotasks": "script",
+    "V8.Execute": "script",
+    "ParseHTML": "parse",
+    "UpdateLayoutTree": "style",
+    "Layout": "layout",
+    "PrePaint": "paint",
+    "Paint": "paint",
+    "Layerize": "paint",
+    "UpdateLayer": "paint",
+    "CompositeLayers": "paint",
+    "Commit": "paint",
+    "MajorGC": "gc",
+    "MinorGC": "gc",
+    "V8.GC_MC_BACKGROUND_EVACUATE_COPY": "gc",
+}
+
+
+def trace_breakdown(trace: bytes, t0_us: float | None = None, t1_us: float | None = None) -> dict:
+    """Where the renderer's main thread spent a Chrome trace (Playwright's browser.start/stop_tracing): seconds per
+    kind of work (script, style, layout, paint, gc, parse; the outermost such event counted, so nothing twice), its
+    busy and idle time over the window, and the script time by the file its functions came from (self time from
+    the sampling profiler: Plotly's chunk against Streamlit's and React's)."""
+    import json
+
+    events = json.loads(trace)["traceEvents"]
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e.get("ph") == "M" and e.get("name") ==
+             "thread_name"}  # fmt: skip
+    mains = [k for k, v in names.items() if v == "CrRendererMain"]
+    busiest = max(mains, key=lambda k: sum(1 for e in events if (e.get("pid"), e.get("tid")) == k))
+    xs = sorted(
+        (e for e in events if (e.get("pid"), e.get("tid")) == busiest and e.get("ph") == "X" and "dur" in e),
+        key=lambda e: e["ts"],
+    )
+    lo = t0_us if t0_us is not None else (xs[0]["ts"] if xs else 0)
+    hi = t1_us if t1_us is not None else (max(e["ts"] + e["dur"] for e in xs) if xs else 0)
+    kinds: dict[str, float] = {}
+    end = -1.0
+    for e in xs:
+        kind = _WORK.get(e["name"])
+        if kind is None or e["ts"] < end or e["ts"] < lo or e["ts"] > hi:
+            continue
+        kinds[kind] = kinds.get(kind, 0.0) + e["dur"] / 1e6
+        end = e["ts"] + e["dur"]
+    tasks = [e for e in xs if e["name"] in ("RunTask", "ThreadControllerImpl::RunTask") and lo <= e["ts"] <= hi]
+    busy = 0.0
+    end = -1.0
+    for e in tasks:  # RunTask can nest: the outermost only
+        if e["ts"] >= end:
+            busy += e["dur"] / 1e6
+            end = e["ts"] + e["dur"]
+    files: dict[str, float] = {}
+    nodes: dict[int, str] = {}
+    for e in events:
+        if e.get("name") != "ProfileChunk" or e.get("pid") != busiest[0]:
+            continue
+        data = e["args"]["data"]
+        for n in data.get("cpuProfile", {}).get("nodes", []):
+            url = n.get("callFrame", {}).get("url", "")
+            nodes[n["id"]] = url.rsplit("/", 1)[-1].split("?")[0] or "(native or idle)"
+        samples = data.get("cpuProfile", {}).get("samples", [])
+        for node, dt in zip(samples, data.get("timeDeltas", []), strict=False):
+            f = nodes.get(node, "(unknown)")
+            files[f] = files.get(f, 0.0) + dt / 1e6
+    files.pop("(native or idle)", None)
+    return {"window_s": (hi - lo) / 1e6, "busy_s": busy, "kinds": kinds, "files": files}
+
+
+def floor_pairs(pairs: int = 4, out: Printer = print, timeout_ms: int = 60_000, trace: bool = True) -> dict:
+    """The one-chart floor app and the Playground side by side in one Chromium: per pair a fresh page on each, its
+    Run clicked, the time to playable (the Play button drawn, the frames held, the script done). One untimed pair
+    first (imports, warm-up, the default run's cache). Then, with trace, one traced click on each: where the main
+    thread's time went."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS, StreamlitServer
+
+    rec: dict = {"floor": [], "playground": [], "traces": {}}
+    out(f"== Floor: click Run -> playable, one-chart app vs the Playground's default, {pairs} pairs ==")
+    servers = {"floor": StreamlitServer("bench-floor", script=FLOOR_APP), "playground": StreamlitServer("bench-pg")}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                for k in range(pairs + 1):
+                    for name, server in servers.items():
+                        context, page, ws, _ = _open_bare(browser, server.url, timeout_ms)
+                        try:
+                            r = _click_run(page, ws, timeout_ms)
+                        finally:
+                            context.close()
+                        if k:  # pair 0 warms both servers
+                            rec[name].append(r)
+                if trace:
+                    for name, server in servers.items():
+                        context, page, ws, _ = _open_bare(browser, server.url, timeout_ms)
+                        try:
+                            browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+                            r = _click_run(page, ws, timeout_ms)
+                            rec["traces"][name] = {"done": r["done"], **trace_breakdown(browser.stop_tracing())}
+                        finally:
+                            context.close()
+            finally:
+                browser.close()
+    finally:
+        for server in servers.values():
+            server.stop()
+    floor, pg = [r["done"] for r in rec["floor"]], [r["done"] for r in rec["playground"]]
+    _line(out, "one-chart app: click -> playable s", _stats(floor))
+    _line(out, "Playground, default run: click -> playable s", _stats(pg))
+    ratios = [b / a for a, b in zip(floor, pg, strict=True)]
+    ratio = statistics.median(pg) / statistics.median(floor)
+    _line(out, "ratio of the medians", f"{ratio:.2f}x  goal ≤ {FLOOR_GOAL:g}x: {_verdict(ratio, FLOOR_GOAL)}")
+    _line(out, "ratio per pair", _stats(ratios, "{:.2f}"))
+    _line(out, "Playground: websocket MB per click", _stats([r["ws_mb"] for r in rec["playground"]]))
+    for name, t in rec["traces"].items():
+        kinds = ", ".join(f"{k} {v:.2f}" for k, v in sorted(t["kinds"].items(), key=lambda kv: -kv[1]))
+        top = sorted(t["files"].items(), key=lambda kv: -kv[1])[:6]
+        out(f"  trace, {name}: playable at {t['done']:.2f} s; main thread busy {t['busy_s']:.2f} s ({kinds})")
+        out("    script self time by file: " + ", ".join(f"{f} {v:.2f}" for f, v in top))
+    rec["ratio"] = ratio
+    return rec
+
+
 # --------------------------------------------------------------------------------------- main
 
 
@@ -396,6 +544,13 @@ def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.playground", description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=3, help="repeats of each measurement (default 3)")
     p.add_argument("--no-browser", action="store_true", help="only the in-process server-side part")
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="only the floor comparison: the one-chart app and the Playground, click -> playable",
+    )
+    p.add_argument("--pairs", type=int, default=4, help="pairs of the floor comparison (default 4)")
+    p.add_argument("--no-trace", action="store_true", help="the floor comparison without its traced clicks")
     args = p.parse_args(argv)
     if args.repeats < 1:
         p.error("--repeats must be at least 1")
@@ -416,6 +571,10 @@ def main(argv=None) -> int:
         versions += f" | playwright {version('playwright')} | {_chromium_version(CHROMIUM)}"
     print(f"{versions} | {os.cpu_count()} CPUs | {platform.machine()} {platform.system()} | {_load()}")
     sys.stdout.flush()
+    if args.floor:
+        floor_pairs(args.pairs, trace=not args.no_trace)
+        print(f"({_load()} after) Benchmark wall time: {time.perf_counter() - t_start:.1f} s")
+        return 0
     server_side(args.repeats)
     sys.stdout.flush()
     if not args.no_browser:

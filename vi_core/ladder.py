@@ -253,10 +253,10 @@ def score_sampler(target: Target, method: str, budget_s: float, seed: int = 0, g
     res = run_sampler(target, method, seed, settings, grid=grid)
     yard = Yardstick(grid)
     n = res.chain.shape[0]
-    marks = sorted({round(n * f) - 1 for f in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 1.0)} - {-1})
-    curve = tuple(
-        (float(res.times[k]), float(yard.mmtv_samples(res.chain[chains.burn_in(k + 1) : k + 1]))) for k in marks
-    )
+    marks = sorted({round(n * f) - 1 for f in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4)} - {-1, n - 1})
+    early = [(float(res.times[k]), float(yard.mmtv_samples(res.chain[chains.burn_in(k + 1) : k + 1]))) for k in marks]
+    # the last point is the result itself (scored on its float64 draws; the result keeps float32 ones)
+    curve = (*early, (float(res.times[-1]), float(res.mmtv)))
     return Score(
         key=method,
         label=SAMPLERS[method],
