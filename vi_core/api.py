@@ -14,6 +14,7 @@ run's optimisation added (``optimisation_gap``).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
@@ -23,7 +24,7 @@ from vi_core import budget, chains, methods
 from vi_core.cavi import start_point
 from vi_core.counting import Counted
 from vi_core.grid import Grid, make_grid
-from vi_core.metrics import Yardstick, moment_errors, pareto_khat
+from vi_core.metrics import moment_errors, pareto_khat, yardstick
 from vi_core.results import KHAT_DRAWS, MCMC_LABELS, VI_LABELS, McmcResult, ViResult
 from vi_core.rules import Evidence, mcmc_verdict
 from vi_core.runner import run, snapshot_indices
@@ -138,7 +139,7 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
     best = m.best(target, grid, qs, elbo, plan) if m.best is not None else methods.Best(math.nan, math.nan, 1)
     kl = grid.log_z - elbo
     snap = snapshot_indices(elbo.size)
-    yard = Yardstick(grid)
+    yard = yardstick(grid)
     mmd = np.array([_scored(yard.mmd_q, qs[k], i / snap.size) for i, k in enumerate(snap)])
     w1_sd = np.array([yard.w1_q(qs[k]) for k in snap])
     errs = np.array([moment_errors(grid, mean[k], cov[k]) for k in snap])
@@ -199,7 +200,7 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
     paths, path_accepted, path_divergent = _moves(m, trace)
     snap = snapshot_indices(res.times.size)
     snap = snap[snap >= 1]
-    yard = Yardstick(grid)
+    yard = yardstick(grid)
     mmd, w1_sd, errs = [], [], []
     for i, k in enumerate(snap):
         draws = res.chain[chains.burn_in(k + 1) : k + 1].reshape(-1, 2)
@@ -249,11 +250,22 @@ def run_method(target: Target, method: str, seed: int = 0, settings: Settings = 
     return grid, result, time.perf_counter() - t0
 
 
+@functools.lru_cache(maxsize=8)
+def _kept_grid(target: Target, n: int, box) -> Grid:
+    """make_grid, kept for the next run on the same target in this process (a worker serves many): the reference's
+    marginals, cell probabilities and the yardstick's tables are then computed once, not per run."""
+    return make_grid(target, n, box)
+
+
 def run_timed(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, box=None):
     """(grid, its seconds, ViResult | McmcResult, seconds of the run incl. scoring): run_method with the
     grid's time apart (module-level, so a worker process can be handed it)."""
     t0 = time.perf_counter()
-    grid = make_grid(target, settings.n_grid, box)
+    key = (target, settings.n_grid, None if box is None else tuple(box))
+    try:
+        grid = _kept_grid(*key)
+    except TypeError:  # a target that cannot be a cache key (unhashable): its own grid
+        grid = make_grid(*key)
     t1 = time.perf_counter()
     fn = run_vi if methods.get(method).kind == "vi" else run_sampler
     result = fn(target, method, seed, settings, grid=grid)

@@ -71,6 +71,7 @@ class Grid:
         # the reference holds the target's closed form (closures): rebuilt after unpickling
         state = self.__dict__.copy()
         state.pop("_ref", None)
+        state.pop("_yardstick", None)  # vi_core.metrics.yardstick: rebuilt where it is needed
         return state
 
     # ---- the working grid ----

@@ -30,7 +30,7 @@ import numpy as np
 from vi_core import chains, methods
 from vi_core.api import run_sampler, run_vi
 from vi_core.grid import Grid, make_grid
-from vi_core.metrics import Yardstick, mode_masses
+from vi_core.metrics import mode_masses, yardstick
 from vi_core.settings import DEFAULTS, Settings
 from vi_core.targets import Target
 
@@ -251,7 +251,7 @@ def score_sampler(target: Target, method: str, budget_s: float, seed: int = 0, g
     steps = sampler_steps(pilot.wall_time_s / PILOT_STEPS, budget_s)
     settings = dataclasses.replace(DEFAULTS, mcmc_steps=steps, time_budget_s=1.5 * budget_s + 0.5)
     res = run_sampler(target, method, seed, settings, grid=grid)
-    yard = Yardstick(grid)
+    yard = yardstick(grid)
     n = res.chain.shape[0]
     marks = sorted({round(n * f) - 1 for f in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4)} - {-1, n - 1})
     early = [(float(res.times[k]), float(yard.mmtv_samples(res.chain[chains.burn_in(k + 1) : k + 1]))) for k in marks]

@@ -171,3 +171,18 @@ def test_evaluation_counts_are_exact(method):
     if methods.get(method).grid_evals:
         density += grid.xs.size * grid.ys.size
     assert (res.evals[-1, 0], res.evals[-1, 1]) == (density, grad)
+
+
+def test_run_timed_keeps_its_grid_and_gives_the_numbers_of_a_fresh_one():
+    from vi_core.api import run_sampler, run_timed
+    from vi_core.grid import make_grid
+
+    t = make_target("banana")
+    s = Settings(mcmc_steps=100, walkers=8)
+    g1, _, _, _ = run_timed(t, "emcee", 3, s)
+    g2, _, b, _ = run_timed(t, "emcee", 4, s)
+    assert g1 is g2, "the second run on the target reuses the grid (and its tables)"
+    fresh = run_sampler(t, "emcee", 4, s, grid=make_grid(t))
+    np.testing.assert_array_equal(b.chain, fresh.chain)
+    np.testing.assert_array_equal(b.w1_sd, fresh.w1_sd)
+    np.testing.assert_array_equal(b.mmd, fresh.mmd)

@@ -366,3 +366,17 @@ def test_mean_marginal_tv_against_normal_cell_masses():
         yard.mmtv_samples(rng.multivariate_normal(np.zeros(2), [[1, 0.8], [0.8, 1]], n)) for n in (100, 10000)
     )
     assert large < small < 0.25 and large < 0.05
+
+
+def test_a_grids_yardstick_is_built_once_and_not_pickled():
+    import pickle
+
+    from vi_core.metrics import yardstick
+
+    g = make_grid(make_target("banana"))
+    y = yardstick(g)
+    assert yardstick(g) is y and yardstick(make_grid(make_target("banana"))) is not y
+    back = pickle.loads(pickle.dumps(g))
+    assert "_yardstick" not in back.__dict__
+    z = np.random.default_rng(0).standard_normal((500, 2))
+    assert yardstick(back).w1_samples(z) == y.w1_samples(z) and yardstick(back).mmd_samples(z) == y.mmd_samples(z)
