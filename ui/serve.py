@@ -8,7 +8,10 @@ visits, then a second one with the default run (``?target=gaussian&run=1``: a ca
 results page's first-use imports happen too (``st.table`` imports pandas; when two visitors' first results pages
 did that at once, one of them got plotly's "partially initialized module 'pandas'" AttributeError). It logs how
 long that took, then waits on the server: SIGTERM and SIGINT are forwarded to it and this process exits with the
-server's code. A failed warm-up is logged and the server keeps serving.
+server's code. A failed warm-up is logged and the server keeps serving. Then, in the background, it opens every
+lesson's link once (``ui.lessons.LESSONS``; listed by a short-lived subprocess, so this launcher never holds the
+engine): a class opening a lesson together finds its runs computed (a lesson's first visitor otherwise waits for
+them: up to ~9 s for the flow's). ``UI_SERVE_LESSONS=0`` in the environment skips that.
 
     python -m ui.serve --server.port 8501 --server.address 0.0.0.0     # the Docker image's command
 
@@ -17,11 +20,13 @@ server's code. A failed warm-up is logged and the server keeps serving.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -30,7 +35,19 @@ from typing import IO
 
 from ui.session_client import SessionResult, open_session, run_sync
 
-__all__ = ["APP", "REPO_ROOT", "base_url", "free_port", "main", "start_server", "wait_healthy", "warm", "warmed"]
+__all__ = [
+    "APP",
+    "REPO_ROOT",
+    "base_url",
+    "free_port",
+    "lesson_queries",
+    "main",
+    "start_server",
+    "wait_healthy",
+    "warm",
+    "warm_lessons",
+    "warmed",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = "app.py"
@@ -113,6 +130,31 @@ def warm(url: str, timeout_s: float = WARM_TIMEOUT_S) -> list[SessionResult]:
     return results
 
 
+def lesson_queries() -> list[str]:
+    """Every lesson's link (its query string), from a subprocess that imports ui.lessons and exits."""
+    code = "import json, urllib.parse; from ui.lessons import LESSONS; " \
+        "print(json.dumps([urllib.parse.urlencode(x.query) for x in LESSONS]))"  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    if out.returncode:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def warm_lessons(url: str, timeout_s: float = WARM_TIMEOUT_S) -> None:
+    """Open each lesson's link once, one after the other, and log how long that took (never raises)."""
+    t0 = time.monotonic()
+    try:
+        queries = lesson_queries()
+        bad = []
+        for q in queries:
+            r = run_sync(open_session(url, q, until="finished", timeout_s=timeout_s))
+            if not (r.ok and r.finished_s is not None):
+                bad.append(q)
+        log(f"lessons warm in {time.monotonic() - t0:.1f} s ({len(queries) - len(bad)} of {len(queries)} links)")
+    except Exception as exc:  # a background courtesy: the server serves whatever happens here
+        log(f"lesson warm-up stopped: {exc}")
+
+
 def warmed(results: Sequence[SessionResult]) -> bool:
     """Every session's page finished, with no exception, error or failure."""
     return bool(results) and all(r.ok and r.finished_s is not None for r in results)
@@ -159,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bad = next(r for r in results if not (r.ok and r.finished_s is not None))
         what = bad.failure or "; ".join(bad.exceptions + bad.errors) or "the page did not finish"
         log(f"warm-up did not complete (?{bad.query}: {what[:300]}); serving anyway")
+    if warmed(results) and os.environ.get("UI_SERVE_LESSONS", "1") != "0":
+        threading.Thread(target=warm_lessons, args=(url,), daemon=True).start()
     code = proc.wait()
     return code if code >= 0 else 128 - code  # killed by signal N: the shell's 128 + N
 

@@ -6,6 +6,7 @@ module's server stops). One server for the module (starting one costs ~10 s of C
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -45,7 +46,9 @@ def served(tmp_path_factory) -> Iterator[Served]:
     cmd = [sys.executable, "-m", "ui.serve", "--server.port", str(port), "--server.headless", "true",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]  # fmt: skip
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # no background lesson warm-up here: its runs would load the machine under the other tests
+        env = {**os.environ, "UI_SERVE_LESSONS": "0"}
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.monotonic() + WAIT_S
             text = ""
@@ -95,3 +98,20 @@ def test_the_client_sees_an_error_element(served):
     r = run_sync(open_session(served.url, "target=custom&expr=x&box=-4,4,-4,4&run=1", timeout_s=90))
     assert r.finished_s is not None and r.exceptions == []
     assert r.errors or r.charts  # whichever the page does, the client read real elements
+
+
+def test_every_lesson_link_is_listed_and_a_lesson_warms_in_the_background(served, monkeypatch, capsys):
+    from urllib.parse import parse_qsl
+
+    from ui import serve
+    from ui.lessons import LESSONS
+    from ui.spec import from_query
+
+    queries = serve.lesson_queries()
+    assert [from_query(dict(parse_qsl(q)))[0] for q in queries] == [x.spec for x in LESSONS]
+    monkeypatch.setattr(serve, "lesson_queries", lambda: queries[:1])
+    serve.warm_lessons(served.url)
+    assert "lessons warm in" in (last := capsys.readouterr().err.splitlines()[-1]) and "(1 of 1 links)" in last
+    # the lesson's runs are now cached: its link opens without computing them
+    r = run_sync(open_session(served.url, queries[0], chart_key=load.CHART_KEY, timeout_s=90))
+    assert r.failure is None and any(c.endswith("-race") for c in r.charts), r
