@@ -246,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     server_args = [
         "--server.headless", "true",
         "--server.port", str(port),
-        "--server.fileWatcherType", "none",
+        # the file watcher as the repository's config sets it (as a deployment runs), not overridden here
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     print(f"server: streamlit run app.py on {url}; log {log_path}")

@@ -68,7 +68,7 @@ N_FRAMES = 40
 FRAME_MS = 90
 COARSE = 70  # cells per side of the contour grids sent to the browser
 MAX_POINTS = 2500  # MCMC draws drawn in total; the rest are thinned away (browser draw time grows with points)
-FONT = dict(size=13)
+FONT = dict(size=13, family="Source Sans, sans-serif")  # the app's font: charts drawn with theme=None keep it
 
 
 class _Ready(go.Figure):
