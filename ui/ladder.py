@@ -141,7 +141,7 @@ def _live(target: compute.Target) -> compute.Ladder:
 def _results(lad: compute.Ladder) -> None:
     st.markdown(compute.ladder_sentence(lad))
     # no mode bar: on a phone it sits on the eleven-line legend, and the chart needs no zoom
-    st.plotly_chart(ready(ladder_figure(lad)), key="ld_chart", config={"displayModeBar": False})
+    st.plotly_chart(ready(ladder_figure(lad)), key="ld_chart", config={"displayModeBar": False}, theme=None)
     st.caption(
         "Each marker is one VI rung: its accuracy when it stopped against the time its algorithm ran (scoring "
         "excluded; grid CAVI's includes the grid's densities, which it works on). The lines are the samplers, "

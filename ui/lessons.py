@@ -221,7 +221,9 @@ def render() -> None:
     for i, lesson in enumerate(LESSONS, start=1):
         with st.container(border=True):
             pic, text = st.columns([1, 4], vertical_alignment="center")
-            pic.plotly_chart(ready(_preview(lesson.spec.target)), key=f"preview{i}", config={"staticPlot": True})
+            pic.plotly_chart(
+                ready(_preview(lesson.spec.target)), key=f"preview{i}", config={"staticPlot": True}, theme=None
+            )
             with text:
                 st.markdown(f"##### {i}. {lesson.title}")
                 st.markdown(lesson.caption)

@@ -186,3 +186,11 @@ def test_run_timed_keeps_its_grid_and_gives_the_numbers_of_a_fresh_one():
     np.testing.assert_array_equal(b.chain, fresh.chain)
     np.testing.assert_array_equal(b.w1_sd, fresh.w1_sd)
     np.testing.assert_array_equal(b.mmd, fresh.mmd)
+
+
+def test_the_warm_up_runs_every_method_for_a_few_steps():
+    from vi_core import methods
+    from vi_core.api import WARM_SETTINGS
+
+    for name in methods.vi_methods() + methods.mcmc_methods():
+        assert getattr(WARM_SETTINGS, methods.get(name).steps) <= 10, name
