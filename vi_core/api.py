@@ -23,7 +23,7 @@ import numpy as np
 from vi_core import budget, chains, methods
 from vi_core.cavi import start_point
 from vi_core.counting import Counted
-from vi_core.grid import Grid, make_grid
+from vi_core.grid import DEFAULT_N, Grid, make_grid
 from vi_core.metrics import moment_errors, pareto_khat, yardstick
 from vi_core.results import KHAT_DRAWS, MCMC_LABELS, VI_LABELS, McmcResult, ViResult
 from vi_core.rules import Evidence, mcmc_verdict
@@ -264,7 +264,8 @@ def run_timed(target: Target, method: str, seed: int = 0, settings: Settings = D
     t0 = time.perf_counter()
     key = (target, settings.n_grid, None if box is None else tuple(box))
     try:
-        grid = _kept_grid(*key)
+        # up to the default size only: 8 grids of 600 x 600 with their tables would hold ~100 MB in each worker
+        grid = _kept_grid(*key) if settings.n_grid <= DEFAULT_N else make_grid(*key)
     except TypeError:  # a target that cannot be a cache key (unhashable): its own grid
         grid = make_grid(*key)
     t1 = time.perf_counter()

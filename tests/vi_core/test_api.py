@@ -182,6 +182,8 @@ def test_run_timed_keeps_its_grid_and_gives_the_numbers_of_a_fresh_one():
     g1, _, _, _ = run_timed(t, "emcee", 3, s)
     g2, _, b, _ = run_timed(t, "emcee", 4, s)
     assert g1 is g2, "the second run on the target reuses the grid (and its tables)"
+    big = dataclasses.replace(s, n_grid=300)
+    assert run_timed(t, "emcee", 3, big)[0] is not run_timed(t, "emcee", 3, big)[0], "above the default: not kept"
     fresh = run_sampler(t, "emcee", 4, s, grid=make_grid(t))
     np.testing.assert_array_equal(b.chain, fresh.chain)
     np.testing.assert_array_equal(b.w1_sd, fresh.w1_sd)
