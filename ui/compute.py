@@ -16,7 +16,7 @@ and ``ui.workers`` (its processes, which need only the budget); and ``ui.spec`` 
 * Lessons: ``preview_grid``, ``Settings``, ``VI_LABELS``, ``MCMC_LABELS``, ``make_target``.
 * Scaling: ``scale_record`` (a job of the queue), ``scale_slope``, ``precomputed_scaling``.
 * Ladder: ``LADDER_RUNGS``, ``LADDER_SAMPLERS``, ``ladder_rung`` and ``ladder_sampler`` (jobs of the queue),
-  ``ladder_of``, ``ladder_sentence``, ``ladder_frontier``, ``recorded_ladders``.
+  ``ladder_budget``, ``ladder_of``, ``ladder_sentence``, ``ladder_frontier``, ``recorded_ladders``.
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ __all__ = [
     "grid_for",
     "khat_threshold",
     "kl_tolerance",
+    "ladder_budget",
     "ladder_frontier",
     "ladder_of",
     "ladder_rung",
@@ -307,6 +308,11 @@ def ladder_rung(target: Target, key: str, seed: int = 0) -> Score:
     return runs.wait([(key, job)])[0]
 
 
+def ladder_budget(rungs: list[Score]) -> float:
+    """The samplers' wall time beside these rungs (vi_core.ladder.sampler_budget)."""
+    return _ladder.sampler_budget(rungs)
+
+
 def ladder_sampler(target: Target, method: str, budget_s: float, seed: int = 0) -> Score:
     """A sampler given about budget_s of wall time beside the ladder (vi_core.ladder.score_sampler): a queue job."""
     grid = grid_for(target, DEFAULT_N)
@@ -324,7 +330,7 @@ def ladder_of(target: Target, rungs: list[Score], samplers: list[Score], seed: i
         target.name,
         target.param_values(),
         float(grid_for(target, DEFAULT_N).log_z),
-        max((s.seconds for s in rungs), default=0.0),
+        _ladder.sampler_budget(rungs),
         seed,
         tuple(rungs),
         tuple(samplers),

@@ -129,7 +129,7 @@ def _live(target: compute.Target) -> compute.Ladder:
     for k, r in enumerate(rungs):
         bar.progress(k / total, text=f"{r.label} ({k + 1} of {total})")
         done.append(compute.ladder_rung(target, r.key))
-    budget_s = max(s.seconds for s in done)
+    budget_s = compute.ladder_budget(done)
     sampled = []
     for k, m in enumerate(samplers):
         bar.progress((len(rungs) + k) / total, text=f"{compute.LADDER_SAMPLERS[m]}, given {budget_s:.2g} s")

@@ -47,6 +47,7 @@ __all__ = [
     "read_recorded",
     "result_modes",
     "run_rung",
+    "sampler_budget",
     "sampler_steps",
     "score_sampler",
     "sentence",
@@ -237,6 +238,11 @@ def run_rung(target: Target, key: str, seed: int = 0, grid: Grid | None = None) 
     )
 
 
+def sampler_budget(rungs) -> float:
+    """The samplers' wall time beside these rungs: the costliest rung's (0 for none)."""
+    return max((s.seconds for s in rungs), default=0.0)
+
+
 def sampler_steps(seconds_per_step: float, budget_s: float) -> int:
     """Steps that take about budget_s at the pilot's rate, within [PILOT_STEPS, MAX_STEPS]."""
     if not (seconds_per_step > 0 and math.isfinite(seconds_per_step)):
@@ -298,7 +304,7 @@ def ladder(
         if on_progress is not None:
             on_progress(_BY_KEY[key].label, k, total)
         done.append(run_rung(target, key, seed, grid))
-    budget_s = max(s.seconds for s in done)
+    budget_s = sampler_budget(done)
     sampled = []
     for k, m in enumerate(names):
         if on_progress is not None:

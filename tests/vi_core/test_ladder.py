@@ -81,6 +81,10 @@ def test_unknown_rungs_are_refused_in_one_sentence():
         L.ladder(make_target("gaussian"), rungs=("nope",))
 
 
+def test_samplers_get_the_costliest_rungs_time():
+    assert L.sampler_budget([_score("a", 0.1, 0.5), _score("b", 0.1, 3.2)]) == 3.2 and L.sampler_budget([]) == 0.0
+
+
 def test_sampler_steps_follow_the_pilots_rate_within_bounds():
     assert L.sampler_steps(0.001, 3.0) == 3000
     assert L.sampler_steps(1.0, 3.0) == L.PILOT_STEPS
