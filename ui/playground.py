@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from ui import compute, downloads, figures, keys, results
+from ui import compute, downloads, figures, keys, plot, results
 from ui.compute import (
     MAX_LENGTH,
     MCMC_LABELS,
@@ -284,10 +284,11 @@ def _preview(spec: RunSpec | None) -> None:
     except Exception as exc:  # in words, never a traceback (ui.text.user_message logs anything unexpected)
         st.error(user_message(exc), icon=":material/block:")
         return
-    st.plotly_chart(
-        figures.ready(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}")),
-        key="preview",
-        theme=None,
+    # drawn as the race will be: the component's code is loaded before Run is pressed
+    plot.plot(
+        plot.payload(figures.ready(figures.target_figure(grid, f"{spec.target.name}: {spec.target.description}"))),
+        "preview",
+        first=True,
     )
     st.info("Choose methods in the sidebar and press **Run** to start the race.", icon=":material/arrow_back:")
     _grid_warnings(grid)
@@ -341,9 +342,9 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
         _clock_control()
         _legend(vi, mc)
     race = compute.race_figure(spec, st.session_state.clock, present)
-    # theme=None: the figure carries its own template (ui.figures.ready); Streamlit's theming in the browser cost a
-    # third of the race's Plotly time on every load (measured by benchmarks.playground --floor: 0.72 -> 0.44 s)
-    st.plotly_chart(race, key="race", config={"displaylogo": False}, theme=None)
+    # drawn once by the page's plotly.js (ui.plot), before the charts below it: st.plotly_chart drew it several
+    # times per load, and only after every chart under it (benchmarks.playground --floor)
+    plot.plot(race, key="race", first=True)
     keys.animation_keys("race", hint=not present, focus=present)
     if present:
         st.markdown(
@@ -411,13 +412,14 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
             "notices a missing tail. Marginal W1 is the 1-Wasserstein distance between each marginal and the exact "
             "one, in posterior sds, averaged over both coordinates: mass missing far out counts by how far.",
         )
-        st.plotly_chart(figures.ready(figures.accuracy_figure(vi, mc, cost, yardstick)), key="accuracy", theme=None)
+        plot.plot(plot.payload(figures.ready(figures.accuracy_figure(vi, mc, cost, yardstick))), key="accuracy")
         st.caption(_YARDSTICK_CAPTION[yardstick] + _uncounted(vi, mc, cost))
     with right:
         st.subheader("Marginals")
-        m1, m2 = st.columns(2)
-        m1.plotly_chart(figures.ready(figures.marginal_figure(grid, vi, mc, 0)), key="marg0", theme=None)
-        m2.plotly_chart(figures.ready(figures.marginal_figure(grid, vi, mc, 1)), key="marg1", theme=None)
+        for axis, col in enumerate(st.columns(2)):
+            plot.plot(
+                plot.payload(figures.ready(figures.marginal_figure(grid, vi, mc, axis))), f"marg{axis}", where=col
+            )
 
     results.show_table(vi, mc, tol, out.compute_s)
     downloads.share_and_export(spec, out, _view_query())

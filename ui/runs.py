@@ -39,8 +39,6 @@ from vi_core.settings import DEFAULTS
 from vi_core.settings import TABLE as SETTINGS_TABLE
 
 if TYPE_CHECKING:
-    import plotly.graph_objects as go
-
     from ui.spec import RunSpec
     from vi_core.targets import Target
 
@@ -296,19 +294,19 @@ def race_animation(spec: RunSpec, clock: str, kind: str) -> bytes:
         return ELSEWHERE.call(functools.partial(_render, kind, out.grid, out.vi, out.mc, clock))
 
 
-def race_figure(spec: RunSpec, clock: str, present: bool = False) -> go.Figure:
-    """The animated figure, ready for st.plotly_chart (ui.figures.ready: sent without a second validation),
-    kept in memory by its dict's bytes: a rerun reuses it as it is (converting the dict again costs ~13 ms).
+def race_figure(spec: RunSpec, clock: str, present: bool = False) -> dict:
+    """The animated figure as ui.plot draws it (``{"id", "figure"}``, JSON-safe), kept in memory by its
+    dict's bytes: a rerun reuses it as it is (building it again costs tens of ms).
     present: the presenter view's sizes (ui.figures.race.PRESENT)."""
-    from ui import figures  # imported when called: the figures import ui.compute's names, which re-exports these
+    from ui import figures, plot  # imported when called: the figures import ui.compute's names
 
     key = (spec, clock, present)
     fig = _FIGURES.get(key)
     if fig is None:
         out = run(spec)
         spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock, present)
-        fig = figures.ready(spec_dict)  # converts the dict's arrays in place: sized as it is sent
-        _FIGURES.put(key, fig, pin=spec == _default_spec(), size=jobs.nbytes(spec_dict))
+        fig = plot.payload(figures.ready(spec_dict))  # arrays as base64 typed arrays, the default template
+        _FIGURES.put(key, fig, pin=spec == _default_spec(), size=jobs.nbytes(fig))
     return fig
 
 

@@ -11,9 +11,9 @@ sessions). The handshake, as Streamlit 1.67's starlette server expects it
 2. Send one binary ``BackMsg`` with ``rerun_script`` = a ``ClientState`` carrying the page's query string (without
    ``?``), ``page_script_hash`` "" (the default page) and no widget states: the browser sends the same on connect.
 3. Receive binary ``ForwardMsg``s: ``new_session`` (the run starts), ``session_status_changed``, ``delta``s (the
-   elements: ``delta.new_element.plotly_chart`` / ``.exception`` / ``.alert``), ``page_info_changed`` (the script
-   set the query string), then ``script_finished``. We never send ``cached_message_hashes``, so every message
-   arrives in full (no ``ref_hash`` references to resolve).
+   elements: ``delta.new_element.plotly_chart`` or ``.bidi_component`` (ui.plot's charts) / ``.exception`` /
+   ``.alert``), ``page_info_changed`` (the script set the query string), then ``script_finished``. We never send
+   ``cached_message_hashes``, so every message arrives in full (no ``ref_hash`` references to resolve).
 
 Frames can be several MB (the race figure), so the client lifts ``websockets``' 1 MiB default frame limit.
 
@@ -97,8 +97,11 @@ def _observe(result: SessionResult, msg: ForwardMsg, now: float, chart_key: str 
         if result.first_delta_s is None:
             result.first_delta_s = now
         which = el.WhichOneof("type")
-        if which == "plotly_chart":
-            eid = el.plotly_chart.id
+        # a chart: st.plotly_chart's, or ui.plot's component (the Playground's race and the charts under it)
+        eid = el.plotly_chart.id if which == "plotly_chart" else None
+        if which == "bidi_component" and el.bidi_component.component_name == "plot_once":
+            eid = el.bidi_component.id
+        if eid is not None:
             result.charts.append(eid)
             if result.chart_s is None and (chart_key is None or eid.endswith(f"-{chart_key}")):
                 result.chart_s = now

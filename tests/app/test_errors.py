@@ -8,6 +8,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.pages import charts
 from ui import compute
 
 APP = str(pathlib.Path(__file__).parents[2] / "app.py")
@@ -74,7 +75,7 @@ def test_a_narrow_box_far_out_runs_and_draws_its_histograms(box):
     at = _app({"target": "gaussian", "box": box, **SMALL})
     _assert_clean(at)
     assert not at.error
-    assert len(at.get("plotly_chart")) == 4  # race, accuracy, two marginals
+    assert len(charts(at)) == 4  # race, accuracy, two marginals
 
 
 def test_a_typed_box_too_narrow_is_said_beside_the_box_with_every_digit():

@@ -5,6 +5,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from streamlit.testing.v1 import AppTest
 
+from tests.app.pages import charts
 from ui.lessons import LESSONS
 from ui.spec import from_query
 
@@ -42,7 +43,7 @@ def test_every_lessons_link_restores_and_runs_its_scenario():
         at.query_params.update(lesson.query)
         at.run()
         assert not at.exception, (lesson.title, at.exception)
-        assert at.get("plotly_chart"), lesson.title
+        assert charts(at), lesson.title
         assert at.sidebar.selectbox[0].value == lesson.spec.target.name
         assert [r.value for r in at.sidebar.radio] == [lesson.spec.vi, lesson.spec.mcmc]
         assert dict(at.query_params) == lesson.query, lesson.title

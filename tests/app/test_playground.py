@@ -8,6 +8,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.pages import charts
 from vi_core import methods
 from vi_core.api import MCMC_METHODS, VI_METHODS
 from vi_core.targets import REGISTRY
@@ -23,8 +24,7 @@ def _app(query=None) -> AppTest:
     return at.run()
 
 
-def _charts(at):
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+_charts = charts
 
 
 def test_bare_visit_shows_the_target_before_any_run():
@@ -228,14 +228,14 @@ def test_every_results_row_and_metric_has_a_one_line_tooltip():
 )
 def test_a_setting_out_of_range_says_why_run_did_nothing(key, value, says):
     at = _app({"target": "gaussian", **SMALL})
-    assert at.get("plotly_chart"), "the first run is on screen"
+    assert _charts(at), "the first run is on screen"
     at.number_input(key=key).set_value(value)
     at.sidebar.button[0].click().run()
     assert not at.exception
     errors = [_unescaped(e.value) for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("Run did nothing: ") and says in errors[0], errors
     assert any("Run did nothing" in i.value for i in at.info)  # the page says where to look
-    assert not at.get("plotly_chart") and not at.metric, "the old run's results are gone: one error on screen"
+    assert not _charts(at) and not at.metric, "the old run's results are gone: one error on screen"
 
 
 def _unescaped(text: str) -> str:

@@ -123,6 +123,8 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
 # ----------------------------------------------------------------------------- the race, read from the page
 
 RACE = ".st-key-race .js-plotly-plot"
+# any drawn Plotly chart: st.plotly_chart's or ui.plot's (the Playground's charts)
+CHART = ".js-plotly-plot"
 _DRAW_NAMES = "['draws', 'burn-in draws']"
 
 # MCMC draws drawn on screen now: points of the draw traces in the MCMC panel with a non-zero opacity.

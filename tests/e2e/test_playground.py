@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .helpers import (
+    CHART,
     SIZES,
     assert_equal_scales,
     assert_moves_drawn_at_the_end,
@@ -39,7 +40,7 @@ def _choose(page: Page, label: str, option: re.Pattern) -> None:
 
 
 def _vi_title(page: Page) -> str:
-    return page.get_by_test_id("stPlotlyChart").first.locator("g.textpoint text").first.text_content()
+    return page.locator(CHART).first.locator("g.textpoint text").first.text_content()
 
 
 def test_choose_run_play_export_and_share(app_server, e2e_new_page):
@@ -49,7 +50,7 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
     page.goto(f"{app_server}/?vi_steps=200&walkers=16&steps=200")
     wait_for_app(page)
     expect(page.get_by_text("Variational inference and MCMC")).to_be_visible()
-    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)  # the target, before any Run
+    expect(page.locator(CHART)).to_have_count(1)  # the target, before any Run
     screenshot(page, "playground-before-run", full_page=False)
     assert_equal_scales(page, "playground-before-run")  # ends at a phone's width
     page.set_viewport_size({"width": width, "height": height})
@@ -63,7 +64,7 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
     _sidebar(page).get_by_role("button", name="Run").click()
     wait_for_app(page)
     expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
-    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(4)  # race, accuracy, two marginals
+    expect(page.locator(CHART)).to_have_count(4)  # race, accuracy, two marginals
     before = _vi_title(page)
     assert "step 0/" in before
     screenshot(page, "playground-after-run", full_page=False)
@@ -71,14 +72,13 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
     # ▶ Play moves the animation
     page.locator("g.updatemenu-button").first.click()
     page.wait_for_function(
-        "() => !document.querySelector(\"[data-testid='stPlotlyChart'] g.textpoint text\")"
-        ".textContent.includes('step 0/')",
+        f"() => !document.querySelector('{CHART} g.textpoint text').textContent.includes('step 0/')",
         timeout=15_000,
     )
     page.wait_for_timeout(800)
     assert _vi_title(page) != before
     # the target's contour lines survive the animation (Plotly's contour traces would not)
-    lines = page.get_by_test_id("stPlotlyChart").first.locator(".scatterlayer .trace path.js-line")
+    lines = page.locator(CHART).first.locator(".scatterlayer .trace path.js-line")
     assert lines.count() >= 2
     screenshot(page, "playground-playing", full_page=False)
 

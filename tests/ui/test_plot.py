@@ -1,0 +1,65 @@
+"""ui.plot: the figure the page's plotly.js draws is the figure st.plotly_chart would have sent."""
+
+import json
+from pathlib import Path
+
+import plotly.io as pio
+import pytest
+import streamlit as st
+from plotly.tools import return_figure_from_figure_or_data
+
+from ui import figures, plot
+from vi_core.api import Settings, make_grid, make_target, run_sampler, run_vi
+
+
+@pytest.fixture(scope="module")
+def runs():
+    t = make_target("banana")
+    grid = make_grid(t)
+    vis = {m: run_vi(t, m, 0, Settings(vi_steps=100), grid=grid) for m in ("cavi", "gauss-mf")}
+    return grid, vis, run_sampler(t, "emcee", 0, Settings(mcmc_steps=200), grid=grid)
+
+
+def _validated(spec: dict) -> dict:
+    """What st.plotly_chart would send for the builder's dict: validated by go.Figure, then to JSON."""
+    fig = return_figure_from_figure_or_data(spec, validate_figure=True)
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+def _untyped_frames(fig: dict) -> dict:
+    for frame in fig.get("frames", []):  # Plotly.animate updates a frame's traces by index: no "type" needed
+        for trace in frame["data"]:
+            trace.pop("type", None)
+    return fig
+
+
+def test_the_payload_is_the_validated_figure_as_strict_json(runs):
+    grid, vis, mc = runs
+    for build in (
+        lambda: figures.race_figure(grid, vis["cavi"], mc, "iteration"),
+        lambda: figures.accuracy_figure(vis["gauss-mf"], mc),
+        lambda: figures.target_figure(grid, "title"),
+        lambda: figures.marginal_figure(grid, vis["gauss-mf"], mc, 0),
+    ):
+        sent = plot.payload(figures.ready(build()))
+        # strict JSON (no NaN token, which the browser's JSON.parse refuses): NaN gaps are null or inside base64
+        text = json.dumps(sent, allow_nan=False)
+        expected = json.dumps(_untyped_frames(_validated(build())), sort_keys=True, allow_nan=False)
+        assert json.dumps(_untyped_frames(json.loads(text)["figure"]), sort_keys=True) == expected
+
+
+def test_the_payload_id_follows_the_figure(runs):
+    grid, vis, mc = runs
+    a = plot.payload(figures.ready(figures.marginal_figure(grid, vis["gauss-mf"], mc, 0)))
+    b = plot.payload(figures.ready(figures.marginal_figure(grid, vis["gauss-mf"], mc, 0)))
+    c = plot.payload(figures.ready(figures.marginal_figure(grid, vis["gauss-mf"], mc, 1)))
+    assert a["id"] == b["id"] != c["id"] and len(a["id"]) == 16
+
+
+def test_the_plotly_chunk_is_streamlits_and_sets_window_plotly():
+    """The component imports the chunk Streamlit ships plotly.js in and relies on it setting window.Plotly: a
+    Streamlit upgrade that renames or reshapes it fails here, not in a classroom."""
+    name = plot.plotly_chunk()
+    assert name is not None and name.startswith("PlotlyChart.") and name.endswith(".js")
+    chunk = Path(st.__file__).parent / "static" / "static" / "js" / name
+    assert "window.Plotly=" in chunk.read_text(encoding="utf-8", errors="replace")
