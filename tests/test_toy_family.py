@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests import toy_family
+from tests.app.pages import charts
 from vi_core import api
 from vi_core.families import Family
 from vi_core.grid import make_grid
@@ -70,7 +71,7 @@ def test_the_playground_runs_it_draws_it_links_it_and_exports_it(toy, monkeypatc
     at.query_params.update(query)
     at.run()
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
-    race = json.loads(at.get("plotly_chart")[0].proto.spec)
+    race = charts(at)[0]  # the race, as ui.plot hands it to the page
     assert len(race["frames"]) == 40
     q_first = race["data"][2]  # the q trace: its picture's level lines (the family's default picture)
     assert q_first["mode"] == "lines"
