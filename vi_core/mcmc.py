@@ -52,19 +52,34 @@ def ensemble(target: Target, move, start: np.ndarray, spread: np.ndarray, n_walk
     if n_walkers < 4 or n_walkers % 2:
         raise ValueError(f"walkers must be an even number >= 4 for emcee's moves, got {n_walkers}")
     start, spread = np.asarray(start, float), np.asarray(spread, float)
-    sampler = emcee.EnsembleSampler(n_walkers, 2, log_prob_fn(target), moves=move, vectorize=True)
-    moves, weights = [move], np.ones(1)
+    log_prob = log_prob_fn(target)
+    sampler = emcee.EnsembleSampler(n_walkers, 2, log_prob, moves=move, vectorize=True)
+    moves, cdf = [move], np.ones(1)
+
+    def compute_log_prob(coords):
+        """EnsembleSampler.compute_log_prob for our vectorised, blob-free log density, and its checks: emcee's own
+        turns each walker's value into a Python float one at a time (a third of a default run's stepping)."""
+        if not np.all(np.isfinite(coords)):
+            raise ValueError("At least one parameter value was infinite or NaN")
+        lp = np.asarray(log_prob(coords), dtype=float)
+        if lp.shape != coords.shape[:1]:
+            raise ValueError(f"the log density gave shape {lp.shape} for {coords.shape[0]} walkers")
+        if np.any(np.isnan(lp)):
+            raise ValueError("Probability function returned NaN")
+        return lp, None
 
     def init(rng):
         p0 = initial_walkers(rng, start, spread, n_walkers)
         random = np.random.RandomState(int(rng.integers(2**31)))
         walkers = emcee.State(p0)
-        walkers.log_prob, walkers.blobs = sampler.compute_log_prob(p0)
+        walkers.log_prob, walkers.blobs = compute_log_prob(p0)
         return EnsembleState(walkers, random)
 
     def step(rng, state):
-        model = Model(sampler.log_prob_fn, sampler.compute_log_prob, map, state.random)
-        chosen = state.random.choice(moves, p=weights)  # emcee draws its move even when there is one
+        model = Model(sampler.log_prob_fn, compute_log_prob, map, state.random)
+        # emcee draws its move even when there is one: RandomState.choice(moves, p=weights) takes one uniform
+        # and searches the weights' cdf; the same draw without choice's checks (the same stream, the same move)
+        chosen = moves[int(np.searchsorted(cdf, state.random.random_sample(), side="right"))]
         old = state.walkers  # moves update the State they are given in place: give them a copy
         walkers, accepted = chosen.propose(model, emcee.State(old.coords.copy(), log_prob=old.log_prob.copy()))
         return EnsembleState(walkers, state.random), accepted
