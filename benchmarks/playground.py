@@ -5,10 +5,9 @@
 1. Server side, in process (no Streamlit), after one untimed warm-up round: for cavi, gauss-mf and gauss-fr with
    emcee (cavi + emcee is ``ui.spec.DEFAULT``) and both clocks, the engine compute time (fresh grid + ``run_vi`` +
    ``run_sampler``, as ``ui.compute.run`` does without its cache), the race figure build
-   (``ui.figures.race_figure``), Plotly validation (``go.Figure(dict)``), JSON serialisation
-   (``plotly.io.to_json(fig, validate=False)``), what ``st.plotly_chart`` does with the cached ``go.Figure`` on every
-   rerun (``to_dict()`` + ``to_json``), and the payload of every figure the results page sends (race + accuracy +
-   two marginals; budget 2 MB together).
+   (``ui.figures.race_figure``), its payload for the page (``ui.plot.payload``: base64 arrays, JSON; once per
+   figure, kept), what Streamlit does with it on every view (JSON of the component's data, twice), and the payload
+   of every figure the results page sends (race + accuracy + two marginals; budget 2 MB together).
 2. In headless Chromium (Playwright, ``/usr/bin/chromium`` with the e2e flags), per repeat a fresh
    ``streamlit run app.py``: the first page view (bare URL: target preview only; includes ``ui.compute.warm_up``),
    then (a) click Run -> race figure playable with an empty data cache (budget 1.5 s), (b) the same in a new browser
@@ -19,7 +18,8 @@
 
 3. ``--floor``: the one-chart app (benchmarks/floor_app.py: one animated Plotly chart on a button press) and the
    Playground's default run side by side in one Chromium, a fresh page per click, median of ``--pairs`` (4) pairs
-   and the ratio (the goal: within 1.5x); then one traced click on each, the renderer's main thread broken down
+   and the ratio (the goal: within 1.5x), both as "page opened -> preview drawn, + click -> playable" and as
+   "click -> playable"; then one traced click on each, the renderer's main thread broken down
    into script, style, layout, paint and GC, and script time by the file it ran in (Plotly's chunk or the rest).
 
 Prints medians and [min–max]; asserts nothing. The default run (3 repeats) takes about 1.5 minutes on 2 cores.
@@ -29,6 +29,7 @@ Browser timings are sensitive to other load on the machine: the load average is 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import pickle
@@ -39,12 +40,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-import plotly
-import plotly.graph_objects as go
-import plotly.io as pio
-import plotly.tools
-
-from ui import figures
+from ui import figures, plot
 from ui.spec import CLOCKS, DEFAULT, RunSpec
 from vi_core.api import VI_METHODS, run_sampler, run_vi
 from vi_core.grid import make_grid
@@ -86,10 +82,11 @@ def _timed(fn, *args):
     return res, time.perf_counter() - t0
 
 
-def _st_serialise(fig) -> str:
-    """What ``st.plotly_chart`` does with its argument: a dict is validated (``Figure(**d).to_dict()``), a
-    ``go.Figure`` is copied (``to_dict()``); then ``to_json(validate=False)``."""
-    return pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True), validate=False)
+def _sent(payload: dict) -> str:
+    """What Streamlit does with a component's data on every view: JSON for the page, and again (keys sorted) for
+    the element's identity."""
+    json.dumps(payload, sort_keys=True)
+    return json.dumps(payload)
 
 
 def _measure_spec(spec: RunSpec, clocks: Sequence[str], rec: dict | None) -> None:
@@ -102,30 +99,32 @@ def _measure_spec(spec: RunSpec, clocks: Sequence[str], rec: dict | None) -> Non
     # A cache_data hit unpickles the Outcome (grid, vi, mc).
     blob = pickle.dumps((grid, vi, mc), protocol=pickle.HIGHEST_PROTOCOL)
     _, unpickle_s = _timed(pickle.loads, blob)
-    small = [figures.accuracy_figure(vi, mc), figures.marginal_figure(grid, vi, mc, 0)]
-    small.append(figures.marginal_figure(grid, vi, mc, 1))
-    small_json, small_s = _timed(lambda: [_st_serialise(d) for d in small])
+    small = [
+        lambda: figures.accuracy_figure(vi, mc),
+        lambda: figures.marginal_figure(grid, vi, mc, 0),
+        lambda: figures.marginal_figure(grid, vi, mc, 1),
+    ]
+    # the charts under the race: built, made payloads and sent on every view (ui.playground)
+    small_json, small_s = _timed(lambda: [_sent(plot.payload(figures.ready(b()))) for b in small])
     small_bytes = sum(len(s.encode()) for s in small_json)
     for clock in clocks:
         d, build_s = _timed(figures.race_figure, grid, vi, mc, clock)
-        fig, validate_s = _timed(go.Figure, d)
-        js, json_s = _timed(lambda f: pio.to_json(f, validate=False), fig)
-        _, st_s = _timed(_st_serialise, fig)
+        payload, payload_s = _timed(lambda d=d: plot.payload(figures.ready(d)))  # once per figure (kept)
+        js, sent_s = _timed(_sent, payload)  # every view
         if rec is None:
             continue
-        r = rec.setdefault(clock, {"frames": len(d.get("frames", []))})
+        r = rec.setdefault(clock, {"frames": len(payload["figure"].get("frames", []))})
         race_mb = len(js.encode()) / 1e6
         for key, val in (
             ("compute", compute_s),
             ("build", build_s),
-            ("validate", validate_s),
-            ("json", json_s),
-            ("st", st_s),
+            ("payload", payload_s),
+            ("sent", sent_s),
             ("race_mb", race_mb),
             ("small_mb", small_bytes / 1e6),
             ("page_mb", race_mb + small_bytes / 1e6),
-            ("hit", unpickle_s + st_s + small_s),
-            ("miss", compute_s + build_s + validate_s + st_s + small_s),
+            ("hit", unpickle_s + sent_s + small_s),
+            ("miss", compute_s + build_s + payload_s + sent_s + small_s),
             ("outcome_mb", len(blob) / 1e6),
         ):
             r.setdefault(key, []).append(val)
@@ -159,9 +158,8 @@ def server_side(
             out(f"{m} + {DEFAULT.mcmc}{tag}, clock={clock}, {r['frames']} frames")
             _line(out, "engine compute (grid + run_vi + run_sampler) s", _stats(r["compute"]))
             _line(out, "race_figure build s", _stats(r["build"]))
-            _line(out, "Plotly validation go.Figure(dict) s", _stats(r["validate"]))
-            _line(out, "JSON to_json(fig, validate=False) s", _stats(r["json"]))
-            _line(out, "st.plotly_chart on cached Figure (to_dict+json) s", _stats(r["st"]))
+            _line(out, "race payload (ui.plot: base64 arrays, JSON), once s", _stats(r["payload"]))
+            _line(out, "race sent per view (Streamlit's JSON of it) s", _stats(r["sent"]))
             _line(out, "payload race figure MB", _stats(r["race_mb"]))
             _line(out, "payload accuracy + 2 marginals MB", _stats(r["small_mb"]))
             page = statistics.median(r["page_mb"])
@@ -171,7 +169,7 @@ def server_side(
                 f"{_stats(r['page_mb'])}  budget ≤ {PAGE_BUDGET_MB:g} MB: {_verdict(page, PAGE_BUDGET_MB)}",
             )
             _line(out, "est. server work, cache miss s", _stats(r["miss"]))
-            _line(out, "est. server work, cache hit (unpickle + 4 charts) s", _stats(r["hit"]))
+            _line(out, "est. server work, cache hit (unpickle + 4 charts sent) s", _stats(r["hit"]))
     return {(m, c): results[m][c] for m in methods for c in clocks}
 
 
@@ -573,6 +571,7 @@ def _parse(argv):
 def main(argv=None) -> int:
     args = _parse(argv)
     t_start = time.perf_counter()
+    import plotly
     import streamlit
 
     versions = f"Python {platform.python_version()} | streamlit {streamlit.__version__} | plotly {plotly.__version__}"

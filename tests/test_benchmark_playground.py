@@ -14,7 +14,7 @@ def test_server_side_prints_a_finite_page_payload(capsys):
     assert line, out
     mb = float(line.group(1))
     assert math.isfinite(mb) and mb > 0, out
-    assert "engine compute" in out and "Plotly validation" in out and "to_json" in out, out
+    assert "engine compute" in out and "race payload (ui.plot" in out and "race sent per view" in out, out
     # printed with 3 decimals: equal to half a unit of the last (a relative 1e-3 fails on ~0.4 MB when it rounds)
     assert abs(res["cavi", "iteration"]["page_mb"][0] - mb) <= 0.0005 + 1e-9, out
 

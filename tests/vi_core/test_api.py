@@ -196,3 +196,36 @@ def test_the_warm_up_runs_every_method_for_a_few_steps():
 
     for name in methods.vi_methods() + methods.mcmc_methods():
         assert getattr(WARM_SETTINGS, methods.get(name).steps) <= 10, name
+
+
+def test_a_long_chain_is_scored_on_evenly_thinned_draws_that_end_at_its_newest_step():
+    from vi_core import chains
+    from vi_core.api import SCORED_DRAWS, scored_window
+
+    steps, walkers = 40_000, 64
+    chain = np.arange(steps * walkers * 2, dtype=float).reshape(steps, walkers, 2)
+    short = scored_window(chain, 999)  # 750 steps x 64 = 48,000 draws: every one, as before the cap
+    np.testing.assert_array_equal(short, chain[chains.burn_in(1000) : 1000].reshape(-1, 2))
+    k = steps - 1
+    long = scored_window(chain, k).reshape(-1, walkers, 2)
+    kept = (long[:, 0, 0] / (2 * walkers)).astype(int)  # the step each kept row came from
+    assert long.shape[0] * walkers <= SCORED_DRAWS < 2 * long.shape[0] * walkers
+    assert kept[-1] == k and kept[0] >= chains.burn_in(k + 1)
+    assert np.unique(np.diff(kept)).size == 1  # one stride
+    np.testing.assert_array_equal(long, chain[kept])  # whole steps: every walker of each
+
+
+def test_thinning_moves_a_long_runs_scores_by_less_than_their_noise():
+    """256 walkers x 4000 steps (768,000 scored draws before the cap): W1 of the thinned draws is within the
+    yardstick's own Monte Carlo resolution of W1 of them all."""
+    from vi_core.api import scored_window
+    from vi_core.grid import make_grid
+    from vi_core.metrics import yardstick
+
+    target = make_target("banana")
+    res = run_sampler(target, "emcee", settings=Settings(mcmc_steps=4000, walkers=256, n_grid=120))
+    yard = yardstick(make_grid(target, 120))
+    k = res.chain.shape[0] - 1
+    every = res.chain[k - 2999 :].reshape(-1, 2)
+    assert res.w1_sd[-1] == pytest.approx(yard.w1_samples(scored_window(res.chain, k)), rel=1e-5)
+    assert abs(res.w1_sd[-1] - yard.w1_samples(every)) < yard.w1_resolution(res.diagnostics.ess)
