@@ -13,7 +13,8 @@ websocket with ``ui.session_client`` (no browser):
   (opening the session -> the first ForwardMsg carrying the race figure, ``st.plotly_chart(key="race")``) median
   and max, time to the script's end, sessions with an error (a traceback, an ``st.error`` or a timeout) and
   refusals among them (the page said the queue is full or the run was cancelled), the server's RSS after the
-  wave and its peak during the wave (VmHWM from /proc/<pid>/status, reset per phase through clear_refs).
+  wave and its peak during the wave (VmHWM from /proc/<pid>/status, reset per phase through clear_refs), and the
+  CPU seconds per session of the server process and of its worker processes (/proc/<pid>/stat).
 * ``--worst``: one session asks for the worst link (a 500-character typed target, gauss-fr with 3000 steps x 256
   samples, emcee with 256 walkers x 5000 steps, a 600 x 600 grid); 1 s later a second session asks for a new
   default-sized run. Prints the second session's time to chart and the server's RSS peak above idle.
@@ -178,6 +179,21 @@ async def _worst_pair(url: str, worst: str, second: str, delay_s: float, timeout
     return await big, small
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc/<pid>/stat; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
+
+
+def _cpu(pid: int) -> tuple[float, float]:
+    """(the server process's CPU seconds, its worker processes' summed)."""
+    return cpu_s(pid), sum(cpu_s(p) for p in _descendants(pid))
+
+
 @dataclasses.dataclass
 class Row:
     label: str
@@ -185,6 +201,8 @@ class Row:
     wall_s: float
     rss_mb: float
     peak_mb: float
+    server_cpu_s: float = 0.0
+    worker_cpu_s: float = 0.0
 
     def times(self, field: str) -> list[float]:
         return [getattr(r, field) for r in self.results if getattr(r, field) is not None]
@@ -198,7 +216,8 @@ def _fmt(values: Iterable[float], how) -> str:
 def _print_table(rows: Sequence[Row], idle_mb: float) -> None:
     head = (
         f"{'phase':<10} {'n':>3} {'chart':>5} {'ttc med':>7} {'ttc max':>7} {'end med':>7} {'end max':>7} "
-        f"{'errors':>6} {'refused':>7} {'t/o':>3} {'wall s':>6} {'RSS MB':>7} {'peak MB':>7}"
+        f"{'errors':>6} {'refused':>7} {'t/o':>3} {'wall s':>6} {'RSS MB':>7} {'peak MB':>7} {'cpu/s srv':>9} "
+        f"{'wrk':>5}"
     )
     print(head)
     print("-" * len(head))
@@ -210,10 +229,12 @@ def _print_table(rows: Sequence[Row], idle_mb: float) -> None:
         print(
             f"{row.label:<10} {len(row.results):>3} {len(charts):>5} {_fmt(charts, statistics.median):>7} "
             f"{_fmt(charts, max):>7} {_fmt(ends, statistics.median):>7} {_fmt(ends, max):>7} {errors:>6} {refused:>7} "
-            f"{timeouts:>3} {row.wall_s:>6.1f} {row.rss_mb:>7.0f} {row.peak_mb:>7.0f}"
+            f"{timeouts:>3} {row.wall_s:>6.1f} {row.rss_mb:>7.0f} {row.peak_mb:>7.0f} "
+            f"{row.server_cpu_s / len(row.results):>9.3f} {row.worker_cpu_s / len(row.results):>5.3f}"
         )
     print(f"ttc / end: seconds from opening a session to the race chart / the script's end; idle RSS {idle_mb:.0f} MB")
     print("errors: sessions with a traceback, an st.error or a failure; refused and t/o (timeouts) are among them")
+    print("cpu/s: CPU seconds per session in the phase, the server process (srv) and its worker processes (wrk)")
 
 
 def _print_problems(rows: Sequence[Row]) -> None:
@@ -232,10 +253,12 @@ def _print_problems(rows: Sequence[Row]) -> None:
 
 def _phase(memory: Memory, label: str, run) -> Row:
     memory.reset_peak()
+    cpu0 = _cpu(memory.pid)
     t0 = time.perf_counter()
     results = run()
     wall = time.perf_counter() - t0
-    return Row(label, results, wall, memory.rss(), memory.peak())
+    cpu1 = _cpu(memory.pid)
+    return Row(label, results, wall, memory.rss(), memory.peak(), cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
 
 
 def run(args: argparse.Namespace) -> int:
