@@ -113,7 +113,7 @@ def _measure_spec(spec: RunSpec, clocks: Sequence[str], rec: dict | None) -> Non
         js, sent_s = _timed(_sent, payload)  # every view
         if rec is None:
             continue
-        r = rec.setdefault(clock, {"frames": len(payload["figure"].get("frames", []))})
+        r = rec.setdefault(clock, {"frames": len(plot.figure(payload).get("frames", []))})
         race_mb = len(js.encode()) / 1e6
         for key, val in (
             ("compute", compute_s),

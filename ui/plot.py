@@ -26,7 +26,7 @@ from pathlib import Path
 import plotly.io as pio
 import streamlit as st
 
-__all__ = ["payload", "plot", "plotly_chunk"]
+__all__ = ["figure", "payload", "plot", "plotly_chunk"]
 
 _JS = """
 const TIMEOUT_MS = 20000;
@@ -47,7 +47,7 @@ async function plotly(chunk) {
 
 export default function (component) {
   const { data, parentElement } = component;
-  if (!data || !data.figure) return;
+  if (!data || !data.json) return;
   let gd = parentElement.querySelector(":scope > .plot-once");
   if (!gd) {
     gd = document.createElement("div");
@@ -63,7 +63,7 @@ export default function (component) {
       .then(([Plotly]) => {
         if (!live) return;
         gd.dataset.figure = data.id;
-        const f = data.figure;
+        const f = JSON.parse(data.json);
         return Plotly.newPlot(gd, { data: f.data, layout: f.layout, frames: f.frames || [], config: data.config });
       })
       .catch((e) => { gd.textContent = "This chart could not be drawn (" + e.message + "): reload the page."; });
@@ -91,20 +91,31 @@ def plotly_chunk() -> str | None:
 
 
 def payload(fig) -> dict:
-    """What the component draws: ``{"id", "figure"}``, JSON-safe.
+    """What the component draws: ``{"id", "json"}``, the figure as strict JSON text (``figure`` reads it back).
 
     fig: a ``go.Figure`` (its ``to_dict()`` is sent: for ``ui.figures.ready``'s, numpy arrays as Plotly's base64
     typed arrays and the default template) or a plain figure dict. The browser draws again only when ``id`` (a
-    digest of the figure) changes, so a rerun that sends the same figure costs the page nothing."""
-    text = pio.to_json(fig.to_dict() if hasattr(fig, "to_dict") else fig, validate=False)
-    return {"id": hashlib.blake2b(text.encode(), digest_size=8).hexdigest(), "figure": json.loads(text)}
+    digest of the figure) changes, so a rerun that sends the same figure costs the page nothing. Sent as text,
+    the figure is one string to Streamlit's encoder (a nested dict of the race's 40 frames cost it ~10 ms per
+    view) and the browser parses it only when it draws."""
+    d = fig.to_dict() if hasattr(fig, "to_dict") else fig
+    try:  # the builders' dicts are plain JSON: the C encoder, once
+        text = json.dumps(d, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):  # numpy scalars or NaN: Plotly's encoder writes numbers and nulls
+        text = pio.to_json(d, validate=False)
+    return {"id": hashlib.blake2b(text.encode(), digest_size=8).hexdigest(), "json": text}
+
+
+def figure(data: dict) -> dict:
+    """The figure dict a ``payload`` carries."""
+    return json.loads(data["json"])
 
 
 _component = st.components.v2.component("plot_once", js=_JS, css=_CSS, isolate_styles=False)
 
 
 def plot(data: dict, key: str, config: dict | None = None, first: bool = False, where=None) -> None:
-    """Draw the figure of ``payload(...)`` under ``key`` (its container gets the class ``st-key-<key>``) with
+    """Draw the figure of ``payload(...)`` (``data``) under ``key`` (its container gets the class ``st-key-<key>``) with
     Plotly's ``config`` (responsive: it follows its container's width, as st.plotly_chart's charts do).
 
     first: draw it at once; the others on the page wait for a later task. where: a container (a column), or None."""

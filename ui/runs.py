@@ -295,8 +295,8 @@ def race_animation(spec: RunSpec, clock: str, kind: str) -> bytes:
 
 
 def race_figure(spec: RunSpec, clock: str, present: bool = False) -> dict:
-    """The animated figure as ui.plot draws it (``{"id", "figure"}``, JSON-safe), kept in memory by its
-    dict's bytes: a rerun reuses it as it is (building it again costs tens of ms).
+    """The animated figure as ui.plot draws it (``{"id", "json"}``), kept in memory by its
+    text's bytes: a rerun reuses it as it is (building it again costs tens of ms).
     present: the presenter view's sizes (ui.figures.race.PRESENT)."""
     from ui import figures, plot  # imported when called: the figures import ui.compute's names
 
@@ -306,7 +306,7 @@ def race_figure(spec: RunSpec, clock: str, present: bool = False) -> dict:
         out = run(spec)
         spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock, present)
         fig = plot.payload(figures.ready(spec_dict))  # arrays as base64 typed arrays, the default template
-        _FIGURES.put(key, fig, pin=spec == _default_spec(), size=jobs.nbytes(fig))
+        _FIGURES.put(key, fig, pin=spec == _default_spec(), size=len(fig["json"]) + 200)  # its text, ~0.4 MB
     return fig
 
 

@@ -27,7 +27,7 @@ def charts(at: AppTest) -> list[dict]:
         if kind == "plotly_chart":
             out.append(json.loads(node.proto.spec))
         elif kind == "bidi_component" and node.proto.component_name == "plot_once":
-            out.append(json.loads(node.proto.json)["figure"])
+            out.append(json.loads(json.loads(node.proto.json)["json"]))
         for child in getattr(node, "children", {}).values():
             walk(child)
 

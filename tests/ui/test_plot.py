@@ -42,10 +42,15 @@ def test_the_payload_is_the_validated_figure_as_strict_json(runs):
         lambda: figures.marginal_figure(grid, vis["gauss-mf"], mc, 0),
     ):
         sent = plot.payload(figures.ready(build()))
-        # strict JSON (no NaN token, which the browser's JSON.parse refuses): NaN gaps are null or inside base64
-        text = json.dumps(sent, allow_nan=False)
+
+        def refuse(token):
+            raise AssertionError(f"{token} is not JSON: the browser's JSON.parse refuses it")
+
+        # strict JSON (no NaN token): NaN gaps are null or inside base64
+        got = json.loads(sent["json"], parse_constant=refuse)
+        assert plot.figure(sent) == got
         expected = json.dumps(_untyped_frames(_validated(build())), sort_keys=True, allow_nan=False)
-        assert json.dumps(_untyped_frames(json.loads(text)["figure"]), sort_keys=True) == expected
+        assert json.dumps(_untyped_frames(got), sort_keys=True) == expected
 
 
 def test_the_payload_id_follows_the_figure(runs):

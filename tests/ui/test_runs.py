@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import streamlit as st
 
-from ui import figures, runs
+from ui import figures, plot, runs
 from ui.compute import (
     MCMC_LABELS,
     MCMC_METHODS,
@@ -155,7 +155,7 @@ def test_a_rerun_gets_the_same_race_figure_without_rebuilding_it(counted):
     spec = RunSpec(make_target("banana"), "gauss-mf", "emcee", seed=11, settings=TINY)
     first = runs.race_figure(spec, "iteration")
     assert runs.race_figure(spec, "iteration") is first
-    sent = first["figure"]  # as ui.plot hands it to the page
+    sent = plot.figure(first)  # as ui.plot hands it to the page
     assert len(sent["frames"]) == figures.N_FRAMES and "template" in sent["layout"]
     assert any(isinstance(v, dict) and "bdata" in v for t in sent["data"] for v in t.values()), "base64 arrays"
     assert counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}

@@ -150,7 +150,9 @@ def f32(a):
     """float32 array for the browser; tiny ones as plain lists, since Plotly's validation and
     serialisation cost is per array, and hundreds of 1-element arrays (markers, bars) dominate it."""
     a = np.asarray(a, dtype=np.float32)
-    return [float(v) for v in a] if a.ndim == 1 and a.size <= 4 else a
+    if a.ndim == 1 and a.size <= 4:  # NaN (a gap) as None: JSON's null, as Plotly's encoder writes it
+        return [float(v) if np.isfinite(v) else None for v in a]
+    return a
 
 
 def scatter(x, y, axis: str = "", **style) -> dict:
