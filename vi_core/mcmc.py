@@ -13,12 +13,42 @@ from typing import NamedTuple
 import emcee
 import numpy as np
 from emcee.model import Model  # what moves' propose(model, state) take; emcee builds it the same way
+from emcee.moves.red_blue import RedBlueMove
 
 from vi_core.chains import initial_walkers
 from vi_core.runner import Algorithm
 from vi_core.targets.base import Target
 
 __all__ = ["EnsembleState", "ensemble", "log_prob_fn"]
+
+
+def _propose_red_blue(move: RedBlueMove, model: Model, state: emcee.State) -> tuple[emcee.State, np.ndarray]:
+    """RedBlueMove.propose (the stretch and DE moves) with its accept step for all of a half at once.
+
+    emcee accepts walker by walker in a Python loop, one ``random.rand()`` each (a third of a default run's
+    stepping); ``random.rand(n)`` draws the same n numbers in the same order, so the chain is emcee's own. The
+    proposals and the update are the move's own methods."""
+    nwalkers, ndim = state.coords.shape
+    if nwalkers < 2 * ndim and not move.live_dangerously:
+        raise RuntimeError(
+            "It is unadvisable to use a red-blue move with fewer walkers than twice the number of dimensions."
+        )
+    move.setup(state.coords)
+    accepted = np.zeros(nwalkers, dtype=bool)
+    all_inds = np.arange(nwalkers)
+    inds = all_inds % move.nsplits
+    if move.randomize_split:
+        model.random.shuffle(inds)
+    for split in range(move.nsplits):
+        half = inds == split
+        sets = [state.coords[inds == j] for j in range(move.nsplits)]
+        q, factors = move.get_proposal(sets[split], sets[:split] + sets[split + 1 :], model.random)
+        new_log_probs, new_blobs = model.compute_log_prob_fn(q)
+        j = all_inds[half]
+        lnpdiff = factors + new_log_probs - state.log_prob[j]
+        accepted[j] = lnpdiff > np.log(model.random.rand(j.size))
+        state = move.update(state, emcee.State(q, log_prob=new_log_probs, blobs=new_blobs), accepted, half)
+    return state, accepted
 
 
 def log_prob_fn(target: Target):
@@ -45,8 +75,9 @@ def ensemble(target: Target, move, start: np.ndarray, spread: np.ndarray, n_walk
 
     init draws the walkers around ``start`` and seeds emcee's RandomState from our Generator
     (one seed fixes all); step is the body of ``EnsembleSampler.sample``'s loop -- pick the
-    move (one draw, as emcee does), ``move.propose(model, state)`` -- so the chain is the one
-    ``EnsembleSampler.run_mcmc`` draws from the same State, at its speed. The run loop keeps
+    move (one draw, as emcee does), ``move.propose(model, state)`` (for the red-blue moves the same
+    propose with its accept step vectorised, ``_propose_red_blue``) -- so the chain is the one
+    ``EnsembleSampler.run_mcmc`` draws from the same State, faster. The run loop keeps
     only the walker positions (``keep``). The ensemble moves need an even number of walkers.
     """
     if n_walkers < 4 or n_walkers % 2:
@@ -81,7 +112,11 @@ def ensemble(target: Target, move, start: np.ndarray, spread: np.ndarray, n_walk
         # and searches the weights' cdf; the same draw without choice's checks (the same stream, the same move)
         chosen = moves[int(np.searchsorted(cdf, state.random.random_sample(), side="right"))]
         old = state.walkers  # moves update the State they are given in place: give them a copy
-        walkers, accepted = chosen.propose(model, emcee.State(old.coords.copy(), log_prob=old.log_prob.copy()))
+        fresh = emcee.State(old.coords.copy(), log_prob=old.log_prob.copy())
+        if isinstance(chosen, RedBlueMove):
+            walkers, accepted = _propose_red_blue(chosen, model, fresh)
+        else:
+            walkers, accepted = chosen.propose(model, fresh)
         return EnsembleState(walkers, state.random), accepted
 
     return Algorithm(init, step, keep=lambda state: state.walkers.coords)
