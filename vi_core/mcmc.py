@@ -90,12 +90,12 @@ def ensemble(target: Target, move, start: np.ndarray, spread: np.ndarray, n_walk
     def compute_log_prob(coords):
         """EnsembleSampler.compute_log_prob for our vectorised, blob-free log density, and its checks: emcee's own
         turns each walker's value into a Python float one at a time (a third of a default run's stepping)."""
-        if not np.all(np.isfinite(coords)):
+        if not np.isfinite(coords).all():  # the array methods: np.all's dispatch costs more than the check
             raise ValueError("At least one parameter value was infinite or NaN")
         lp = np.asarray(log_prob(coords), dtype=float)
         if lp.shape != coords.shape[:1]:
             raise ValueError(f"the log density gave shape {lp.shape} for {coords.shape[0]} walkers")
-        if np.any(np.isnan(lp)):
+        if np.isnan(lp).any():
             raise ValueError("Probability function returned NaN")
         return lp, None
 
