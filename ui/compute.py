@@ -43,11 +43,13 @@ from ui.runs import (
     RUN_BUDGET_S,
     SCHEDULER,
     Outcome,
+    Race,
     Waiting,
     clear,
     grid_for,
     mcmc_result,
     mp4_available,
+    race,
     race_animation,
     race_figure,
     run,
@@ -59,7 +61,17 @@ from vi_core import budget, methods
 from vi_core import ladder as _ladder
 from vi_core import scaling as _scaling
 from vi_core import vb_gibbs as _vb_gibbs
-from vi_core.api import KHAT_DRAWS, MCMC_LABELS, MCMC_METHODS, VI_LABELS, VI_METHODS, McmcResult, Settings, ViResult
+from vi_core.api import (
+    KHAT_DRAWS,
+    MCMC_LABELS,
+    MCMC_METHODS,
+    VI_LABELS,
+    VI_METHODS,
+    McmcDraws,
+    McmcResult,
+    Settings,
+    ViResult,
+)
 from vi_core.api import run_sampler as _run_sampler
 from vi_core.api import run_vi as _run_vi
 from vi_core.cavi import cavi as _cavi
@@ -121,12 +133,14 @@ __all__ = [
     "Grid",
     "GridProductQ",
     "Ladder",
+    "McmcDraws",
     "McmcResult",
     "Moments",
     "Newcomb",
     "NormalGamma",
     "OutOfTime",
     "Outcome",
+    "Race",
     "ScaleRecord",
     "Score",
     "Settings",
@@ -158,6 +172,7 @@ __all__ = [
     "newcomb_analysis",
     "precomputed_scaling",
     "preview_grid",
+    "race",
     "race_animation",
     "race_figure",
     "recorded_ladders",

@@ -4,7 +4,8 @@ No Streamlit here: ``ui.compute`` submits work and waits; this module decides wh
 
 * ``Scheduler``: ``slots`` worker threads. A job is *heavy* when its estimated work is well above a
   default run's; at most ``heavy_slots`` heavy jobs run at once, so a cheap run never waits
-  behind an expensive one for a slot (the cheap ones go first), and each visitor holds at most one
+  behind an expensive one for a slot (the cheap ones go first); a *later* job (what a page shows
+  after its first picture) starts after the waiting jobs of its weight that are not, and each visitor holds at most one
   heavy job: submitting another cancels the first. Identical work asked by several visitors is
   one job. A job runs inside ``guard(job)`` (ui.compute passes vi_core.budget's deadline and the
   job's cancel event); when its last waiter leaves, it is cancelled; nothing from a cancelled or
@@ -127,9 +128,11 @@ class Job:
 
     _ids = itertools.count()
 
-    def __init__(self, key: Hashable, fn: Callable[[], Any], heavy: bool, owner: Hashable, budget_s: float):
+    def __init__(
+        self, key: Hashable, fn: Callable[[], Any], heavy: bool, owner: Hashable, budget_s: float, later: bool = False
+    ):
         self.id = next(self._ids)
-        self.key, self.fn, self.heavy, self.budget_s = key, fn, heavy, budget_s
+        self.key, self.fn, self.heavy, self.budget_s, self.later = key, fn, heavy, budget_s, later
         self.owners: dict[Hashable, Hashable] = {}  # waiter -> the group it asked in
         self.cancel = threading.Event()
         self.done = threading.Event()
@@ -148,7 +151,8 @@ class Job:
 
 
 class Scheduler:
-    """``slots`` workers; at most ``heavy_slots`` heavy jobs at once; light jobs first, then FIFO."""
+    """``slots`` workers; at most ``heavy_slots`` heavy jobs at once; light jobs first, later jobs after the
+    others of their weight, then FIFO."""
 
     def __init__(
         self,
@@ -182,10 +186,12 @@ class Scheduler:
         owner: Hashable,
         budget_s: float,
         group: Hashable = None,
+        later: bool = False,
     ) -> Job:
         """The job computing ``key`` (an existing one when someone already asked for it), with
-        ``owner`` among its waiters. A heavy job lets go of the owner's heavy jobs from other
-        groups (a group: the jobs of one press of Run), which cancels those nobody else waits for."""
+        ``owner`` among its waiters; ``later``: it waits for the others of its weight. A heavy job lets
+        go of the owner's heavy jobs from other groups (a group: the jobs of one press of Run), which
+        cancels those nobody else waits for."""
         with self._lock:
             hit = self.cache.get(key, _MISSING)
             if hit is not _MISSING:  # finished since the caller looked: a done job
@@ -205,7 +211,7 @@ class Scheduler:
                 raise QueueFull(
                     "the server's queue for large runs is full. Smaller settings run at once; or try again in a minute."
                 )
-            job = Job(key, fn, heavy, owner, budget_s)
+            job = Job(key, fn, heavy, owner, budget_s, later)
             job.owners[owner] = group
             self._by_key[key] = job
             self._waiting.append(job)
@@ -240,8 +246,8 @@ class Scheduler:
     # ------------------------------------------------------------------ workers' side
 
     def _order(self) -> list[Job]:
-        # light before heavy; FIFO within each
-        return sorted(self._waiting, key=lambda j: (j.heavy, j.id))
+        # light before heavy; within each, later jobs after the others (a class's races before their tables), FIFO
+        return sorted(self._waiting, key=lambda j: (j.heavy, j.later, j.id))
 
     def _next(self) -> Job | None:
         heavy_running = sum(j.heavy for j in self._running)

@@ -246,7 +246,7 @@ def render() -> None:
         return
     slot = st.empty()
     try:
-        out = compute.run(active, on_wait=partial(_show_waiting, slot))
+        out = compute.race(active, on_wait=partial(_show_waiting, slot, {}))
     except Exception as exc:  # never a traceback: our refusals as they are, anything else in words (and logged)
         st.error(user_message(exc), icon=":material/block:")
         return
@@ -261,8 +261,10 @@ def render() -> None:
     _results(active, out)
 
 
-def _show_waiting(slot, standing: list[compute.Waiting]) -> None:
-    """One progress bar for both runs while they queue or run: where each stands, in words."""
+def _show_waiting(slot, shown: dict, standing: list[compute.Waiting]) -> None:
+    """One progress bar for both runs while they queue or run: where each stands, in words. shown: what the
+    slot last said; it is sent again only when it changes (a class waiting on the queue would otherwise send
+    four messages a second each)."""
 
     def words(w: compute.Waiting) -> str:
         if w.done:
@@ -271,8 +273,11 @@ def _show_waiting(slot, standing: list[compute.Waiting]) -> None:
             return f"{w.label}: waiting, {w.ahead} run{'s' * (w.ahead > 1)} ahead in the queue"
         return f"{w.label}: {'running' if w.stage == w.label else w.stage} {w.fraction:.0%}"
 
-    value = sum(1.0 if w.done else w.fraction for w in standing) / len(standing)
-    slot.progress(min(value, 1.0), text=" · ".join(words(w) for w in standing))
+    value = round(min(sum(1.0 if w.done else w.fraction for w in standing) / len(standing), 1.0), 2)
+    text = " · ".join(words(w) for w in standing)
+    if shown.get("now") != (value, text):
+        shown["now"] = (value, text)
+        slot.progress(value, text=text)
 
 
 def _preview(spec: RunSpec | None) -> None:
@@ -333,8 +338,10 @@ def _view_query() -> dict[str, str]:
     return {"view": "present"} if presenting() else {}
 
 
-def _results(spec: RunSpec, out: compute.Outcome) -> None:
-    grid, vi, mc = out.grid, out.vi, out.mc
+def _results(spec: RunSpec, first: compute.Race) -> None:
+    """The race (from ``compute.race``: VI's fit and the sampler's draws), then the numbers once both are scored
+    (``compute.run``; later jobs on the queue: when a class presses Run together, every race comes first)."""
+    grid, vi, mc = first.grid, first.vi, first.mc
     present = presenting()
     query = {**to_query(spec, st.session_state.get("clock", "iteration")), "run": "1"}
     if not present:
@@ -359,6 +366,14 @@ def _results(spec: RunSpec, out: compute.Outcome) -> None:
             f"[Presenter view](?{urlencode({**query, 'view': 'present'})}): the race alone, sized for a "
             "projector (1280 × 720 and up), text ≥ 18 px, the keyboard on it at once."
         )
+    slot = st.empty()
+    try:
+        out = compute.run(spec, on_wait=partial(_show_waiting, slot, {}))
+    except Exception as exc:  # the race stands; the numbers below it could not be made
+        slot.error(user_message(exc), icon=":material/block:")
+        return
+    slot.empty()
+    vi, mc = out.vi, out.mc
     # Drawn from the numbers (vi_core.story), so it cannot contradict the verdicts below.
     st.container(border=True, key="story").markdown(
         "**What this run shows.** " + " ".join(compute.what_this_run_shows(vi, mc))

@@ -6,14 +6,17 @@ runs under, the methods and settings table that size and key a run, the run itse
 engine types and thin calls for the other pages stay in ui.compute, which queues its own jobs here
 (``queue``, ``wait``).
 
-* ``run(spec, on_wait) -> Outcome``: VI and MCMC are separate jobs of the shared ``ui.jobs.Scheduler``
-  (``SCHEDULER``) and separate cache entries, each keyed by (target, box, method, seed, the settings it
-  reads), so changing only the sampler does not rerun VI. ``MAX_CONCURRENT`` at once, each in a worker
-  process (``ELSEWHERE``, ui.workers); heavy runs (``work`` above ``HEAVY``) one at a time and one per
-  visitor, cheap ones first; each job has a hard budget (``RUN_BUDGET_S``: grid, algorithm and scoring)
+* ``race(spec, on_wait) -> Race``: what the race shows -- VI's fit and the sampler's draws with their ELBO,
+  KL and MMD (vi_core.api.fit_vi, sample) -- and ``run(spec, on_wait) -> Outcome``: that, then both scored
+  in full (vi_core.api.score_fit, score_draws) as *later* jobs, which wait for every visitor's race on the
+  queue: a class pressing Run together sees its races first. VI and MCMC are separate jobs of the shared
+  ``ui.jobs.Scheduler`` (``SCHEDULER``) and separate cache entries, each keyed by (stage, target, box, method,
+  seed, the settings it reads), so changing only the sampler does not rerun VI. ``MAX_CONCURRENT`` at once,
+  each in a worker process (``ELSEWHERE``, ui.workers); heavy runs (``work`` above ``HEAVY``) one at a time
+  and one per visitor, cheap ones first; each job has a hard budget (``RUN_BUDGET_S``: grid, algorithm and scoring)
   and is cancelled when nobody waits for it any more. Each times itself inside the job, so a cache hit
   still reports the real compute seconds.
-* ``race_figure`` (kept by bytes), ``race_animation`` (rendered in a worker), ``warm_up`` (once per process).
+* ``race_figure`` (kept by bytes; from ``race``), ``race_animation`` (rendered in a worker), ``warm_up``.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ import streamlit as st
 from ui import jobs
 from ui.workers import Elsewhere
 from vi_core import budget, methods
-from vi_core.api import MCMC_LABELS, VI_LABELS, McmcResult, Settings, ViResult
-from vi_core.api import run_timed as _run_timed
+from vi_core.api import MCMC_LABELS, VI_LABELS, McmcDraws, McmcResult, Settings, ViFit, ViResult
+from vi_core.api import first_stage_timed as _first_stage_timed
+from vi_core.api import second_stage_timed as _second_stage_timed
 from vi_core.api import warm_up as _warm_engine
 from vi_core.grid import DEFAULT_N, Grid, make_grid
 from vi_core.settings import DEFAULTS
@@ -50,12 +54,14 @@ __all__ = [
     "RUN_BUDGET_S",
     "SCHEDULER",
     "Outcome",
+    "Race",
     "Waiting",
     "clear",
     "grid_for",
     "mcmc_result",
     "mp4_available",
     "queue",
+    "race",
     "race_animation",
     "race_figure",
     "run",
@@ -80,6 +86,15 @@ class Outcome(NamedTuple):
     vi: ViResult
     mc: McmcResult
     compute_s: float  # engine + scoring of both, measured inside the runs
+
+
+class Race(NamedTuple):
+    """What the race shows: the run's VI fit and its sampler's draws (ELBO, KL and MMD over time)."""
+
+    grid: Grid
+    vi: ViFit
+    mc: McmcDraws
+    compute_s: float  # the grid, VI, and the sampler's run with its MMD, measured inside the runs
 
 
 class Waiting(NamedTuple):
@@ -209,57 +224,126 @@ def work(target: Target, method: str, settings: Settings) -> float:
     return max(ratio, cells) * max(1.0, chars / 100)
 
 
-def _side(target: Target, box: Box | None, method: str, seed: int, settings: Settings):
-    """One job's work, in a worker process: (result, seconds of the run); its grid is kept here too."""
-    grid, grid_s, result, run_s = ELSEWHERE.call(functools.partial(_run_timed, target, method, seed, settings, box))
+def _kept_grid(target: Target, settings: Settings, box: Box | None, grid: Grid, grid_s: float) -> None:
     if _GRIDS.get((target, settings.n_grid, box)) is None:
         _GRIDS.put((target, settings.n_grid, box), (grid, grid_s))
-    return result, run_s
 
 
-def _key(side: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple:
-    """The cache key of one side's run: what it reads, the other side's settings at their defaults."""
-    return (side, target, box, method, seed, _only(settings, side))
+def _first(target: Target, box: Box | None, method: str, seed: int, settings: Settings):
+    """A method's first stage, in a worker process: (ViFit | McmcDraws, seconds); its grid is kept here too."""
+    grid, grid_s, first, run_s = ELSEWHERE.call(
+        functools.partial(_first_stage_timed, target, method, seed, settings, box)
+    )
+    _kept_grid(target, settings, box, grid, grid_s)
+    return first, run_s
+
+
+def _second(first: tuple, target: Target, box: Box | None, settings: Settings):
+    """A method's second stage, in a worker process: (ViResult | McmcResult, seconds of both stages)."""
+    result, score_s = ELSEWHERE.call(functools.partial(_second_stage_timed, first[0], target, settings, box))
+    return result, first[1] + score_s
+
+
+# A side's cache key starts with its stage: "fit" (ViFit) and "draws" (McmcDraws) are what the race shows;
+# "vi" (ViResult) and "mcmc" (McmcResult) are them scored in full.
+_SIDE = {"fit": "vi", "vi": "vi", "draws": "mcmc", "mcmc": "mcmc"}  # stage -> the side whose settings it reads
+_SCORED = {"fit": "vi", "draws": "mcmc"}  # first stage -> its second
+
+
+def _key(stage: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings) -> tuple:
+    """The cache key of one side's stage: what it reads, the other side's settings at their defaults."""
+    return (stage, target, box, method, seed, _only(settings, _SIDE[stage]))
 
 
 def _submit(
-    side: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings, group=None
+    stage: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings, group=None
 ) -> jobs.Job:
-    key = _key(side, target, box, method, seed, settings)
+    """The first stage ("fit" or "draws") of a side's run, a job of the shared queue."""
+    key = _key(stage, target, box, method, seed, settings)
     settings = key[-1]
     return queue(
         key,
-        functools.partial(_side, target, box, method, seed, settings),
+        functools.partial(_first, target, box, method, seed, settings),
         heavy=work(target, method, settings) > HEAVY,
         group=group,
     )
 
 
+def _submit_second(
+    stage: str, first: tuple, target: Target, box: Box | None, seed: int, settings: Settings, group=None
+) -> jobs.Job:
+    """The job scoring a first stage ``first`` = (ViFit | McmcDraws, seconds) in full, behind every waiting
+    first stage on the queue (``later``)."""
+    method = first[0].method
+    key = _key(_SCORED[stage], target, box, method, seed, settings)
+    settings = key[-1]
+    return SCHEDULER.submit(
+        key,
+        functools.partial(_second, first, target, box, settings),
+        heavy=work(target, method, settings) > HEAVY,
+        owner=_owner(),
+        budget_s=RUN_BUDGET_S,
+        group=group,
+        later=True,
+    )
+
+
+def _result(
+    stage: str, label: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings
+) -> tuple:
+    hit = SCHEDULER.cache.get(_key(_SCORED[stage], target, box, method, seed, settings))
+    if hit is not None:
+        return hit
+    first = wait([(label, _submit(stage, target, box, method, seed, settings))])[0]
+    return wait([(label, _submit_second(stage, first, target, box, seed, settings))])[0]
+
+
 def vi_result(
     target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box: Box | None = None
 ) -> tuple[ViResult, float]:
-    """(VI result, its compute seconds), cached on the settings VI reads."""
-    return wait([("VI", _submit("vi", target, box, method, seed, settings))])[0]
+    """(VI result, its compute seconds: both stages), cached on the settings VI reads."""
+    return _result("fit", "VI", target, box, method, seed, settings)
 
 
 def mcmc_result(
     target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box: Box | None = None
 ) -> tuple[McmcResult, float]:
-    """(MCMC result, its compute seconds), cached on the settings the sampler reads."""
-    return wait([("MCMC", _submit("mcmc", target, box, method, seed, settings))])[0]
+    """(MCMC result, its compute seconds: both stages), cached on the settings the sampler reads."""
+    return _result("draws", "MCMC", target, box, method, seed, settings)
+
+
+def _race_parts(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None):
+    """((grid, seconds), (ViFit, seconds), (McmcDraws, seconds)) of the spec's run: two jobs side by side."""
+    group = object()  # this press of Run: its heavy jobs may all wait for the visitor
+    pair = [
+        (VI_LABELS[spec.vi], _submit("fit", spec.target, spec.box, spec.vi, spec.seed, spec.settings, group)),
+        (MCMC_LABELS[spec.mcmc], _submit("draws", spec.target, spec.box, spec.mcmc, spec.seed, spec.settings, group)),
+    ]
+    fit, drawn = wait(pair, on_wait)
+    return _grid_timed(spec.target, spec.settings.n_grid, spec.box), fit, drawn
+
+
+def race(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -> Race:
+    """VI's fit and the sampler's draws on the spec's target (each its own job and cache entry, side by side),
+    with what the race shows of them. on_wait(list of Waiting) is called while they queue or run. Raises
+    ValueError for settings the engine refuses, RuntimeError when cancelled or the queue is full,
+    budget.OutOfTime."""
+    (grid, grid_s), (fit, vi_s), (draws, mc_s) = _race_parts(spec, on_wait)
+    return Race(grid, fit, draws, grid_s + vi_s + mc_s)
 
 
 def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -> Outcome:
-    """VI and MCMC on the spec's target, each its own job and cache entry, run side by side.
-    on_wait(list of Waiting) is called while they queue or run. Raises ValueError for settings
-    the engine refuses, RuntimeError when cancelled or the queue is full, budget.OutOfTime."""
-    group = object()  # this press of Run: its two heavy jobs may both wait for the visitor
+    """``race(spec)``, then both sides scored in full (W1, moment errors, Pareto k̂ or the chain diagnostics,
+    the verdicts): later jobs, so every waiting race on the queue goes first. Raises as ``race`` does."""
+    (grid, grid_s), fit, drawn = _race_parts(spec, on_wait)
     pair = [
-        (VI_LABELS[spec.vi], _submit("vi", spec.target, spec.box, spec.vi, spec.seed, spec.settings, group)),
-        (MCMC_LABELS[spec.mcmc], _submit("mcmc", spec.target, spec.box, spec.mcmc, spec.seed, spec.settings, group)),
+        (f"{VI_LABELS[spec.vi]}, scoring", _submit_second("fit", fit, spec.target, spec.box, spec.seed, spec.settings)),
+        (
+            f"{MCMC_LABELS[spec.mcmc]}, scoring",
+            _submit_second("draws", drawn, spec.target, spec.box, spec.seed, spec.settings),
+        ),
     ]
-    (vi, vi_s), (mc, mc_s) = wait(pair, on_wait)
-    grid, grid_s = _grid_timed(spec.target, spec.settings.n_grid, spec.box)
+    (vi, vi_s), (mc, mc_s) = wait(pair, on_wait)  # seconds of both stages, measured in the workers
     return Outcome(grid, vi, mc, grid_s + vi_s + mc_s)
 
 
@@ -268,7 +352,7 @@ def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -
 ANIMATIONS = ("gif", "mp4", "png")  # the race's file exports (ui.export)
 
 
-def _render(kind: str, grid: Grid, vi: ViResult, mc: McmcResult, clock: str) -> bytes:
+def _render(kind: str, grid: Grid, vi: ViResult, mc: McmcDraws, clock: str) -> bytes:
     """In a worker process: the race as a file (ui.animation), its frames checked against the caller's budget."""
     from ui import animation
 
@@ -289,7 +373,7 @@ def race_animation(spec: RunSpec, clock: str, kind: str) -> bytes:
     worker process and within RUN_BUDGET_S, like a run (a visitor cannot tie up the server with exports)."""
     if kind not in ANIMATIONS:
         raise ValueError(f"kind must be one of {', '.join(ANIMATIONS)}, got {kind!r}")
-    out = run(spec)
+    out = race(spec)  # what the race shows is all a file of it needs
     with budget.within(RUN_BUDGET_S):
         return ELSEWHERE.call(functools.partial(_render, kind, out.grid, out.vi, out.mc, clock))
 
@@ -303,7 +387,7 @@ def race_figure(spec: RunSpec, clock: str, present: bool = False) -> dict:
     key = (spec, clock, present)
     fig = _FIGURES.get(key)
     if fig is None:
-        out = run(spec)
+        out = race(spec)
         spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock, present)
         fig = plot.payload(figures.ready(spec_dict))  # arrays as base64 typed arrays, the default template
         _FIGURES.put(key, fig, pin=spec == _default_spec(), size=len(fig["json"]) + 200)  # its text, ~0.4 MB
@@ -326,8 +410,9 @@ def warm_up() -> float:
     # Run is a cache hit.
     default = _default_spec()
     race_figure(default, "iteration")
+    run(default)
     # most visitors start here: keep the default's results however full the caches get
-    for side, method in (("vi", default.vi), ("mcmc", default.mcmc)):
+    for side, method in (("fit", default.vi), ("vi", default.vi), ("draws", default.mcmc), ("mcmc", default.mcmc)):
         key = _key(side, default.target, default.box, method, default.seed, default.settings)
         if key in SCHEDULER.cache:
             SCHEDULER.cache.put(key, SCHEDULER.cache.get(key), pin=True)

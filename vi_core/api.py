@@ -25,7 +25,7 @@ from vi_core.cavi import start_point
 from vi_core.counting import Counted
 from vi_core.grid import DEFAULT_N, Grid, make_grid
 from vi_core.metrics import moment_errors, pareto_khat, yardstick
-from vi_core.results import KHAT_DRAWS, MCMC_LABELS, VI_LABELS, McmcResult, ViResult
+from vi_core.results import KHAT_DRAWS, MCMC_LABELS, VI_LABELS, McmcDraws, McmcResult, ViFit, ViResult
 from vi_core.rules import Evidence, mcmc_verdict
 from vi_core.runner import run, snapshot_indices
 from vi_core.settings import DEFAULTS, Settings
@@ -37,13 +37,21 @@ __all__ = [
     "MCMC_LABELS",
     "VI_LABELS",
     "WARM_SETTINGS",
+    "McmcDraws",
     "McmcResult",
     "Settings",
+    "ViFit",
     "ViResult",
+    "first_stage_timed",
+    "fit_vi",
     "run_method",
     "run_sampler",
     "run_timed",
     "run_vi",
+    "sample",
+    "score_draws",
+    "score_fit",
+    "second_stage_timed",
     "snapshot_indices",
     "warm_up",
 ]
@@ -136,8 +144,9 @@ def _check_settings(method: methods.Method, settings: Settings) -> None:
                          f"got {settings.walkers}")  # fmt: skip
 
 
-def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> ViResult:
-    """Run a registered VI method (vi_core.methods) and score every recorded q."""
+def fit_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> ViFit:
+    """Run a registered VI method (vi_core.methods) and score every recorded q's ELBO, KL and (at the snapshots)
+    MMD, with its family's best member: what the race shows. ``score_fit`` adds the rest; ``run_vi`` does both."""
     m = methods.get(method, "vi")
     _check_seed(seed)
     _check_settings(m, settings)
@@ -150,45 +159,67 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
     else:
         elbo = np.array([q.elbo(grid) for q in qs])
         elbo_mc = np.full_like(elbo, np.nan)
-    mean = np.stack([q.mean for q in qs])
-    cov = np.stack([q.cov for q in qs])
     budget.report("scoring", 0.3)
     # without a search for its family's best, the split of the KL into bias and gap is unknown, not zero
     best = m.best(target, grid, qs, elbo, plan) if m.best is not None else methods.Best(math.nan, math.nan, 1)
-    kl = grid.log_z - elbo
     snap = snapshot_indices(elbo.size)
     yard = yardstick(grid)
-    mmd = np.array([_scored(yard.mmd_q, qs[k], i / snap.size) for i, k in enumerate(snap)])
-    w1_sd = np.array([yard.w1_q(qs[k]) for k in snap])
-    errs = np.array([moment_errors(grid, mean[k], cov[k]) for k in snap])
-    khat = pareto_khat(target, qs[-1], seed=seed, n=KHAT_DRAWS) if qs[-1].has_density else math.nan
-    kl_best, kl_local = grid.log_z - best.elbo_best, grid.log_z - best.elbo_local
+    return ViFit(
+        method=method,
+        qs=qs,
+        times=trace.times,
+        elbo=elbo,
+        elbo_mc=elbo_mc,
+        kl=grid.log_z - elbo,
+        mean=np.stack([q.mean for q in qs]),
+        cov=np.stack([q.cov for q in qs]),
+        snap=snap,
+        mmd=np.array([_scored(yard.mmd_q, qs[k], i / snap.size) for i, k in enumerate(snap)]),
+        elbo_best=float(best.elbo_best),
+        elbo_local=float(best.elbo_local),
+        n_optima=int(best.n_optima),
+        note=plan.note,
+        seed=seed,
+        evals=trace.evals,
+    )
+
+
+def score_fit(fit: ViFit, target: Target, grid: Grid) -> ViResult:
+    """A VI run (``fit_vi``) scored in full on the grid it was fitted on: W1 and moment errors over time, Pareto
+    k̂ of the final q, the KL's split and the verdict."""
+    m = methods.get(fit.method, "vi")
+    qs, snap = fit.qs, fit.snap
+    yard = yardstick(grid)
+    w1_sd = np.array([_scored(yard.w1_q, qs[k], i / snap.size) for i, k in enumerate(snap)])
+    errs = np.array([moment_errors(grid, fit.mean[k], fit.cov[k]) for k in snap])
+    khat = pareto_khat(target, qs[-1], seed=fit.seed, n=KHAT_DRAWS) if qs[-1].has_density else math.nan
+    kl_best, kl_local = grid.log_z - fit.elbo_best, grid.log_z - fit.elbo_local
     verdict = vi_verdict(
         khat,
-        float(kl[-1]),
+        float(fit.kl[-1]),
         kl_best=kl_best,
         kl_local=kl_local,
-        n_optima=best.n_optima,
+        n_optima=fit.n_optima,
         reference_truncated=bool(getattr(grid, "reference_truncated", False)),
         family=m.family or m.label,
-        note=plan.note,
+        note=fit.note,
         khat_draws=KHAT_DRAWS,
         w1=None if qs[-1].has_density else float(w1_sd[-1]),
         w1_floor=yard.w1_resolution(qs[-1].draws) if math.isfinite(qs[-1].draws) else math.nan,
     )
     marg_x, marg_y = qs[-1].marginal_densities(grid)
     return ViResult(
-        method=method,
+        method=fit.method,
         qs=qs,
-        times=trace.times,
-        wall_time_s=float(trace.times[-1]),
-        elbo=elbo,
-        elbo_mc=elbo_mc,
-        kl=kl,
-        mean=mean,
-        cov=cov,
+        times=fit.times,
+        wall_time_s=fit.wall_time_s,
+        elbo=fit.elbo,
+        elbo_mc=fit.elbo_mc,
+        kl=fit.kl,
+        mean=fit.mean,
+        cov=fit.cov,
         snap=snap,
-        mmd=mmd,
+        mmd=fit.mmd,
         mean_err=errs[:, 0],
         cov_err=errs[:, 1],
         w1_sd=w1_sd,
@@ -198,17 +229,24 @@ def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFA
         khat=khat,
         verdict=verdict.text,
         kl_best=float(kl_best),
-        elbo_best=float(best.elbo_best),
-        n_optima=int(best.n_optima),
+        elbo_best=fit.elbo_best,
+        n_optima=fit.n_optima,
         kl_local=float(kl_local),
         verdict_level=verdict.level,
-        evals=trace.evals,
+        evals=fit.evals,
         mmtv=yard.mmtv_q(qs[-1]),
     )
 
 
-def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> McmcResult:
-    """Run a registered sampler (vi_core.methods) and score its draws over time."""
+def run_vi(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> ViResult:
+    """Run a registered VI method (vi_core.methods) and score every recorded q: ``score_fit(fit_vi(...))``."""
+    grid = grid if grid is not None else make_grid(target, settings.n_grid)
+    return score_fit(fit_vi(target, method, seed, settings, grid), target, grid)
+
+
+def sample(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> McmcDraws:
+    """Run a registered sampler (vi_core.methods) and score its draws' MMD over time: what the race shows.
+    ``score_draws`` adds the rest; ``run_sampler`` does both."""
     m = methods.get(method, "mcmc")
     _check_seed(seed)
     _check_settings(m, settings)
@@ -219,41 +257,69 @@ def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings =
     snap = snapshot_indices(res.times.size)
     snap = snap[snap >= 1]
     yard = yardstick(grid)
-    mmd, w1_sd, errs = [], [], []
-    for i, k in enumerate(snap):
-        draws = scored_window(res.chain, k)
-        mmd.append(_scored(yard.mmd_samples, draws, i / snap.size))
-        w1_sd.append(yard.w1_samples(draws))
-        errs.append(moment_errors(grid, draws.mean(axis=0), np.cov(draws.T)))
-    errs = np.array(errs).reshape(-1, 2)
-    d = chains.diagnostics(res, ensemble="autocorr" in m.rules)
-    stats = dict(m.stats(trace.infos)) if m.stats is not None else {}
-    evidence = Evidence(
-        d.rhat, d.ess_bulk, d.ess_tail, d.tau, d.n_chains, d.n_kept, d.acceptance, stats, settings.target_accept
-    )
-    verdict = mcmc_verdict(evidence, m.rules)
-    return McmcResult(
+    mmd = [_scored(yard.mmd_samples, scored_window(res.chain, k), i / snap.size) for i, k in enumerate(snap)]
+    return McmcDraws(
         method=method,
-        chain=res.chain.astype(np.float32),
+        chain=res.chain,
+        accepted=res.accepted,
         times=res.times,
-        wall_time_s=float(res.times[-1]),
         snap=snap,
         mmd=np.array(mmd),
+        evals=trace.evals[1:],
+        stats=dict(m.stats(trace.infos)) if m.stats is not None else {},
+        target_accept=settings.target_accept,
+        paths=paths,
+        path_accepted=path_accepted,
+        path_divergent=path_divergent,
+        divergent=_divergent(trace.infos),
+    )
+
+
+def score_draws(draws: McmcDraws, grid: Grid) -> McmcResult:
+    """A sampler's run (``sample``) scored in full on ``grid``, the grid it was sampled on: W1 and moment errors
+    over time, the diagnostics and the verdict by the method's own rules."""
+    m = methods.get(draws.method, "mcmc")
+    yard = yardstick(grid)
+    w1_sd, errs = [], []
+    for i, k in enumerate(draws.snap):
+        window = scored_window(draws.chain, k)
+        w1_sd.append(_scored(yard.w1_samples, window, i / draws.snap.size))
+        errs.append(moment_errors(grid, window.mean(axis=0), np.cov(window.T)))
+    errs = np.array(errs).reshape(-1, 2)
+    d = chains.diagnostics(chains.McmcRun(draws.chain, draws.times, draws.accepted), ensemble="autocorr" in m.rules)
+    evidence = Evidence(
+        d.rhat, d.ess_bulk, d.ess_tail, d.tau, d.n_chains, d.n_kept, d.acceptance, draws.stats, draws.target_accept
+    )
+    verdict = mcmc_verdict(evidence, m.rules)
+    kept = draws.chain[chains.burn_in(draws.chain.shape[0]) :].reshape(-1, 2)
+    return McmcResult(
+        method=draws.method,
+        chain=draws.chain.astype(np.float32),
+        times=draws.times,
+        wall_time_s=draws.wall_time_s,
+        snap=draws.snap,
+        mmd=draws.mmd,
         mean_err=errs[:, 0],
         cov_err=errs[:, 1],
         w1_sd=np.array(w1_sd),
         diagnostics=d,
         verdict=verdict.text,
         verdict_level=verdict.level,
-        evals=trace.evals[1:],
-        stats=stats,
-        paths=paths,
-        path_accepted=path_accepted,
-        path_divergent=path_divergent,
-        divergent=_divergent(trace.infos),
+        evals=draws.evals,
+        stats=draws.stats,
+        paths=draws.paths,
+        path_accepted=draws.path_accepted,
+        path_divergent=draws.path_divergent,
+        divergent=draws.divergent,
         w1_resolution=yard.w1_resolution(d.ess),
-        mmtv=yard.mmtv_samples(res.chain[chains.burn_in(res.chain.shape[0]) :].reshape(-1, 2)),
+        mmtv=yard.mmtv_samples(kept),
     )
+
+
+def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> McmcResult:
+    """Run a registered sampler (vi_core.methods) and score its draws over time: ``score_draws(sample(...))``."""
+    grid = grid if grid is not None else make_grid(target, settings.n_grid)
+    return score_draws(sample(target, method, seed, settings, grid), grid)
 
 
 def run_method(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, box=None):
@@ -275,20 +341,49 @@ def _kept_grid(target: Target, n: int, box) -> Grid:
     return make_grid(target, n, box)
 
 
+def _worker_grid(target: Target, n: int, box) -> Grid:
+    key = (target, n, None if box is None else tuple(box))
+    try:
+        # up to the default size only: 8 grids of 600 x 600 with their tables would hold ~100 MB in each worker
+        return _kept_grid(*key) if n <= DEFAULT_N else make_grid(*key)
+    except TypeError:  # a target that cannot be a cache key (unhashable): its own grid
+        return make_grid(*key)
+
+
 def run_timed(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, box=None):
     """(grid, its seconds, ViResult | McmcResult, seconds of the run incl. scoring): run_method with the
     grid's time apart (module-level, so a worker process can be handed it)."""
     t0 = time.perf_counter()
-    key = (target, settings.n_grid, None if box is None else tuple(box))
-    try:
-        # up to the default size only: 8 grids of 600 x 600 with their tables would hold ~100 MB in each worker
-        grid = _kept_grid(*key) if settings.n_grid <= DEFAULT_N else make_grid(*key)
-    except TypeError:  # a target that cannot be a cache key (unhashable): its own grid
-        grid = make_grid(*key)
+    grid = _worker_grid(target, settings.n_grid, box)
     t1 = time.perf_counter()
     fn = run_vi if methods.get(method).kind == "vi" else run_sampler
     result = fn(target, method, seed, settings, grid=grid)
     return grid, t1 - t0, result, time.perf_counter() - t1
+
+
+def first_stage_timed(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, box=None):
+    """(grid, its seconds, ViFit | McmcDraws, seconds of the stage): run_timed's first stage (``fit_vi`` or
+    ``sample``), what the race shows."""
+    t0 = time.perf_counter()
+    grid = _worker_grid(target, settings.n_grid, box)
+    t1 = time.perf_counter()
+    first = _FIRST[methods.get(method).kind](target, method, seed, settings, grid=grid)
+    return grid, t1 - t0, first, time.perf_counter() - t1
+
+
+def second_stage_timed(first: ViFit | McmcDraws, target: Target, settings: Settings = DEFAULTS, box=None):
+    """(ViResult | McmcResult, seconds of the stage): the first stage scored in full (``score_fit`` or
+    ``score_draws``) on the grid it was run on."""
+    grid = _worker_grid(target, settings.n_grid, box)
+    t0 = time.perf_counter()
+    if isinstance(first, ViFit):
+        result = score_fit(first, target, grid)
+    else:
+        result = score_draws(first, grid)
+    return result, time.perf_counter() - t0
+
+
+_FIRST = {"vi": fit_vi, "mcmc": sample}  # a method's first stage by its kind
 
 
 # every method's own step count tiny (the flow's flow_steps default of 8,000 once made the warm-up 5 s, not 0.7 s)

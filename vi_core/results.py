@@ -1,5 +1,7 @@
 """The results of a run: ``ViResult`` (a VI method's q's over time, scored) and ``McmcResult`` (a sampler's
-draws over time, scored and diagnosed), with the registry's labels by kind. vi_core.api builds them."""
+draws over time, scored and diagnosed), with the registry's labels by kind. vi_core.api builds them in two
+stages: ``ViFit`` and ``McmcDraws`` (the run with its ELBO, KL and MMD over time: what the race shows), then the
+scores that need the whole run (W1, moment errors, Pareto k̂ or the chain diagnostics, the verdict)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import numpy as np
 from vi_core import chains, methods
 from vi_core.verdicts import khat_threshold
 
-__all__ = ["KHAT_DRAWS", "MCMC_LABELS", "VI_LABELS", "McmcResult", "ViResult"]
+__all__ = ["KHAT_DRAWS", "MCMC_LABELS", "VI_LABELS", "McmcDraws", "McmcResult", "ViFit", "ViResult"]
 
 # Draws of q behind Pareto k̂. At 10,000 the Newcomb mean-field q's k̂ ranged 0.47-1.01 over 10 seeds (verdicts
 # flipped); at 100,000 it ranged 0.29-0.43 (0.012 s a run). Its threshold at this S is 0.7.
@@ -44,8 +46,68 @@ VI_LABELS = _Labels("vi")
 MCMC_LABELS = _Labels("mcmc")
 
 
+class _FirstStage:
+    """A run's first stage (ViFit, McmcDraws): its wall time is its clock's last reading."""
+
+    times: np.ndarray
+
+    @property
+    def wall_time_s(self) -> float:
+        return float(self.times[-1])
+
+
+class _Fitted:
+    """What a VI run knows of itself from its q's alone (ViFit and ViResult)."""
+
+    method: str
+    qs: tuple
+    times: np.ndarray
+
+    @property
+    def n_steps(self) -> int:
+        return self.times.size - 1
+
+    @property
+    def label(self) -> str:
+        """The method's label in the registry, e.g. 'Gaussian VI, mean-field'."""
+        return VI_LABELS.get(self.method, self.method)
+
+    @property
+    def on_grid(self) -> bool:
+        """Its ELBOs are midpoint sums on the grid's cells (the family says so): the grid's resolution error applies
+        to its KL (vi_core.verdicts.kl_tolerance)."""
+        return bool(self.qs[-1].on_grid)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class ViResult:
+class ViFit(_Fitted, _FirstStage):
+    """A VI run before the scores that need its final q in full: everything the race shows.
+
+    qs, times, elbo, elbo_mc, kl, mean, cov, snap, mmd and evals as in ViResult; the family's best member
+    (elbo_best, elbo_local, n_optima: the method's ``best`` hook, which reads the run's plan); note: the
+    plan's note for the verdict; seed: the run's, for Pareto k̂'s draws. vi_core.api.score_fit makes the
+    ViResult from it."""
+
+    method: str
+    qs: tuple
+    times: np.ndarray
+    elbo: np.ndarray
+    elbo_mc: np.ndarray
+    kl: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray
+    snap: np.ndarray
+    mmd: np.ndarray
+    elbo_best: float = math.nan
+    elbo_local: float = math.nan
+    n_optima: int = 1
+    note: str = ""
+    seed: int = 0
+    evals: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ViResult(_Fitted):
     """A VI run. T = steps recorded + 1 (the initial q is index 0).
 
     qs: the T q objects (vi_core.families); times (T,) s; elbo (T,) exact; elbo_mc (T,) the
@@ -92,21 +154,6 @@ class ViResult:
     mmtv: float = math.nan
 
     @property
-    def n_steps(self) -> int:
-        return self.times.size - 1
-
-    @property
-    def label(self) -> str:
-        """The method's label in the registry, e.g. 'Gaussian VI, mean-field'."""
-        return VI_LABELS.get(self.method, self.method)
-
-    @property
-    def on_grid(self) -> bool:
-        """Its ELBOs are midpoint sums on the grid's cells (the family says so): the grid's resolution error applies
-        to its KL (vi_core.verdicts.kl_tolerance)."""
-        return bool(self.qs[-1].on_grid)
-
-    @property
     def optimisation_gap(self) -> float:
         """kl[-1] - kl_best >= 0 (to the optimiser's tolerance): what this run's optimisation
         cost beyond the family's bias."""
@@ -140,8 +187,54 @@ class ViResult:
         }
 
 
+class _Sampled:
+    """What a sampler's run knows of itself from its steps alone (McmcDraws and McmcResult)."""
+
+    method: str
+    times: np.ndarray
+
+    @property
+    def n_steps(self) -> int:
+        return self.times.size
+
+    @property
+    def label(self) -> str:
+        """The method's label in the registry, e.g. 'emcee (stretch move)'."""
+        return MCMC_LABELS.get(self.method, self.method)
+
+    @property
+    def burn_in(self) -> int:
+        """Steps discarded as burn-in (the first quarter): drawn faded, left out of the statistics."""
+        return chains.burn_in(self.n_steps)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class McmcResult:
+class McmcDraws(_Sampled, _FirstStage):
+    """A sampler's run before the scores that read all of its draws: everything the race shows.
+
+    chain (T, W, 2) float64 and accepted (T, W) bool as vi_core.chains.chain_of gives them; times (T,) s after
+    each step; snap (S,) step indices with mmd (S,) of the scored draws up to each (vi_core.api.scored_window);
+    evals, stats, paths, path_accepted, path_divergent, divergent as in McmcResult; target_accept: the setting
+    the verdict reads. vi_core.api.score_draws makes the McmcResult from it (W1, moment errors, diagnostics,
+    verdict), so that a page can draw the race while the rest is scored."""
+
+    method: str
+    chain: np.ndarray
+    accepted: np.ndarray
+    times: np.ndarray
+    snap: np.ndarray
+    mmd: np.ndarray
+    evals: np.ndarray | None = None
+    stats: dict = dataclasses.field(default_factory=dict)
+    target_accept: float = math.nan
+    paths: np.ndarray | None = None
+    path_accepted: np.ndarray | None = None
+    path_divergent: np.ndarray | None = None
+    divergent: np.ndarray | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class McmcResult(_Sampled):
     """An MCMC run. chain (T, W, 2) float32; times (T,) s after each step; snap (S,) step
     indices with mmd/mean_err/cov_err/w1_sd (S,) of the post-burn-in draws up to that step;
     diagnostics (vi_core.chains.Diagnostics) on the draws after burn-in, its fields also
@@ -181,20 +274,6 @@ class McmcResult:
         if name in chains.Diagnostics._fields:
             return getattr(self.diagnostics, name)
         raise AttributeError(name)
-
-    @property
-    def n_steps(self) -> int:
-        return self.times.size
-
-    @property
-    def label(self) -> str:
-        """The method's label in the registry, e.g. 'emcee (stretch move)'."""
-        return MCMC_LABELS.get(self.method, self.method)
-
-    @property
-    def burn_in(self) -> int:
-        """Steps discarded as burn-in (the first quarter): drawn faded, left out of the statistics."""
-        return chains.burn_in(self.n_steps)
 
     @property
     def ess_per_s(self) -> np.ndarray:

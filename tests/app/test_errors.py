@@ -110,10 +110,10 @@ def test_a_constant_tail_gives_a_khat_verdict_not_an_error():
 # --------------------------------------------------------------------------------- anything the engine may raise
 
 
-def _raiser(exc: BaseException):
-    """A compute.run that fails as the Playground's run (it passes on_wait); the warm-up's own run of the
-    default scenario (a worker's first app test may be this one) still works."""
-    real = compute.run
+def _raiser(exc: BaseException, stage: str = "run"):
+    """A compute.run (or compute.race) that fails as the Playground's (it passes on_wait); the warm-up's own
+    run of the default scenario (a worker's first app test may be this one) still works."""
+    real = getattr(compute, stage)
 
     def run(*args, **kwargs):
         if "on_wait" not in kwargs:
@@ -147,11 +147,15 @@ def _library_errors() -> list[tuple[str, BaseException, str]]:
     ]
 
 
+@pytest.mark.parametrize("stage", ["race", "run"])
 @pytest.mark.parametrize(("exc", "says"), [e[1:] for e in _library_errors()], ids=[e[0] for e in _library_errors()])
-def test_any_failure_of_a_run_is_one_clear_error_without_internals(monkeypatch, exc, says):
-    monkeypatch.setattr(compute, "run", _raiser(exc))
+def test_any_failure_of_a_run_is_one_clear_error_without_internals(monkeypatch, exc, says, stage):
+    """stage: the run's first stage (VI and the draws: nothing to show) or its second (the draws' scores: the
+    race stands above the message)."""
+    monkeypatch.setattr(compute, stage, _raiser(exc, stage))
     at = _app({"target": "gaussian", **SMALL})
     assert not at.exception, at.exception
+    assert len(charts(at)) == (stage == "run")
     errors = [_shown(e.value) for e in at.error]
     assert len(errors) == 1 and says in errors[0], errors
     assert not [raw for raw in RAW[:-1] if raw in errors[0]]  # the last, "division by zero", is said in words

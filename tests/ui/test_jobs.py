@@ -87,6 +87,21 @@ def test_a_cheap_run_queued_after_heavy_ones_starts_first():
     assert heavy.done.wait(5) and [v for _, v in log] == ["busy", "L", "H"]
 
 
+def test_later_jobs_wait_for_the_others_of_their_weight():
+    """A class pressing Run together: every visitor's race (first stage) before anyone's tables (later)."""
+    sched, log = _scheduler(slots=1, heavy_slots=1), []
+    gate = threading.Event()
+    first = sched.submit("busy", _gate_fn(gate, "busy", log), heavy=False, owner="A", budget_s=5)
+    while not first.running:
+        time.sleep(0.01)
+    rest_a = sched.submit("A rest", _gate_fn(gate, "A rest", log), heavy=False, owner="A", budget_s=5, later=True)
+    heavy = sched.submit("H", _gate_fn(gate, "H", log), heavy=True, owner="C", budget_s=5)
+    race_b = sched.submit("B race", _gate_fn(gate, "B race", log), heavy=False, owner="B", budget_s=5)
+    assert [sched.position(j) for j in (race_b, rest_a, heavy)] == [1, 2, 3]
+    gate.set()
+    assert heavy.done.wait(5) and [v for _, v in log] == ["busy", "B race", "A rest", "H"]
+
+
 def test_a_visitor_holds_one_heavy_run_a_new_one_cancels_the_old():
     sched, log = _scheduler(slots=1), []
     gate = threading.Event()

@@ -24,18 +24,28 @@ from vi_core import api
 TINY = Settings(n_grid=50, cavi_sweeps=3, vi_steps=5, walkers=8, mcmc_steps=6)
 
 
+class _Calls(dict):
+    """{"vi": methods, "mcmc": methods} of the runs made, and ``scored``: the samplers' second stages made."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.scored: list[str] = []
+
+
 @pytest.fixture
 def counted(monkeypatch):
     """Count the engine's VI and MCMC runs behind ui.runs, with fresh caches."""
     st.cache_data.clear()
     runs.clear()  # runs, grids and race figures (the per-process warm-up resource stays)
-    calls = {"vi": [], "mcmc": []}
+    calls = _Calls(vi=[], mcmc=[])
     real_call = runs.ELSEWHERE.call
 
-    def call(fn):  # a run: partial(run_timed, target, method, seed, settings, box), for a worker process
-        if getattr(fn, "func", None) is api.run_timed:
+    def call(fn):  # a run's stage: partial(first_stage_timed, target, method, ...), for a worker process
+        if getattr(fn, "func", None) is api.first_stage_timed:
             method = fn.args[1]
             calls["vi" if method in VI_METHODS else "mcmc"].append(method)
+        elif getattr(fn, "func", None) is api.second_stage_timed:
+            calls.scored.append(fn.args[0].method)
         return real_call(fn)
 
     monkeypatch.setattr(runs.ELSEWHERE, "call", call)
@@ -61,6 +71,22 @@ def test_changing_only_the_sampler_does_not_rerun_vi(counted):
     again = runs.run(spec)
     assert len(counted["vi"]) == 2 and len(counted["mcmc"]) == 3
     assert again.compute_s > 0
+
+
+def test_the_race_comes_before_the_scores_and_each_stage_runs_once(counted):
+    spec = RunSpec(make_target("banana"), "cavi", "emcee", seed=2, settings=TINY)
+    first = runs.race(spec)
+    assert counted == {"vi": ["cavi"], "mcmc": ["emcee"]} and counted.scored == []
+    assert isinstance(first.vi, api.ViFit) and isinstance(first.mc, api.McmcDraws) and first.compute_s > 0
+    out = runs.run(spec)
+    assert counted == {"vi": ["cavi"], "mcmc": ["emcee"]} and sorted(counted.scored) == ["cavi", "emcee"]
+    np.testing.assert_array_equal(out.mc.chain, first.mc.chain.astype(np.float32))
+    np.testing.assert_array_equal(out.mc.mmd, first.mc.mmd)
+    np.testing.assert_array_equal(out.vi.elbo, first.vi.elbo)
+    assert out.compute_s > first.compute_s  # the scores' seconds are added
+    runs.run(spec)
+    runs.race_figure(spec, "iteration")
+    assert len(counted["mcmc"]) == 1 and len(counted.scored) == 2, "both stages from the cache"
 
 
 def test_the_seed_target_and_box_key_both_caches(counted):

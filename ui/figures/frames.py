@@ -23,7 +23,7 @@ from ui.figures.shared import (
 )
 
 if TYPE_CHECKING:
-    from ui.compute import Grid, McmcResult, ViResult
+    from ui.compute import Grid, McmcDraws, McmcResult, ViResult
 
 __all__ = [
     "CURVE_POINTS",
@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 
-def frame_plan(vi: ViResult, mc: McmcResult, clock: str, n_frames: int = N_FRAMES):
+def frame_plan(vi: ViResult, mc: McmcDraws | McmcResult, clock: str, n_frames: int = N_FRAMES):
     """Which VI state and MCMC step each frame shows.
 
     clock 'iteration': frame k shows each method k/(F-1) of the way through its own run.
@@ -105,7 +105,7 @@ def parts_trace(grid: Grid, vi: ViResult, k: int) -> dict | None:
     return dict(type="scatter", x=x, y=y, mode="lines", line=dict(color=VI_COLOUR, width=1.2, dash="dot"))
 
 
-def sample_chunks(mc: McmcResult, mc_idx: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, bool, int]]:
+def sample_chunks(mc: McmcDraws | McmcResult, mc_idx: np.ndarray, seed: int = 0) -> list[tuple[np.ndarray, bool, int]]:
     """Draws revealed by each frame, thinned to MAX_POINTS overall: [(draws (n, 2), burn-in?, frame)].
 
     A frame's block of steps is split where burn-in ends, so burn-in draws are chunks of their
@@ -141,7 +141,7 @@ DIVERGENT_COLOUR = "#CC0033"
 DIVERGENT_MARKER = dict(color=DIVERGENT_COLOUR, size=8, symbol="x-thin", line=dict(color=DIVERGENT_COLOUR, width=2))
 
 
-def paths_xy(mc: McmcResult, j: int, accepted: bool) -> tuple[np.ndarray, np.ndarray]:
+def paths_xy(mc: McmcDraws | McmcResult, j: int, accepted: bool) -> tuple[np.ndarray, np.ndarray]:
     """The moves of steps j - TRAIL_STEPS + 1 .. j of the recorded chains that were (or were
     not) accepted, as one NaN-separated polyline; divergent trajectories count as rejected."""
     lo = max(j - TRAIL_STEPS + 1, 0)
@@ -164,7 +164,7 @@ def paths_xy(mc: McmcResult, j: int, accepted: bool) -> tuple[np.ndarray, np.nda
     return f32(xy[:, 0]), f32(xy[:, 1])
 
 
-def divergences_xy(mc: McmcResult, j: int) -> tuple[np.ndarray, np.ndarray]:
+def divergences_xy(mc: McmcDraws | McmcResult, j: int) -> tuple[np.ndarray, np.ndarray]:
     """Where every divergent transition after warm-up, up to step j, began (all chains). Warm-up's
     are left out, as the sampler's own count leaves them out: its step size was still being tuned."""
     if mc.divergent is None:
@@ -176,7 +176,7 @@ def divergences_xy(mc: McmcResult, j: int) -> tuple[np.ndarray, np.ndarray]:
     return f32(start[:, 0]), f32(start[:, 1])
 
 
-def move_traces(mc: McmcResult, j: int) -> list[dict]:
+def move_traces(mc: McmcDraws | McmcResult, j: int) -> list[dict]:
     """Frame data of the three move traces: accepted paths, rejected paths, divergences."""
     (ax, ay), (rx, ry), (dx, dy) = paths_xy(mc, j, True), paths_xy(mc, j, False), divergences_xy(mc, j)
     return [dict(x=ax, y=ay), dict(x=rx, y=ry), dict(x=dx, y=dy)]

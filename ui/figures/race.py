@@ -52,12 +52,14 @@ from ui.figures.shared import (
 )
 
 if TYPE_CHECKING:
-    from ui.compute import Grid, McmcResult, ViResult
+    from ui.compute import Grid, McmcDraws, McmcResult, ViResult
 
 __all__ = ["race_figure"]
 
 
-def race_figure(grid: Grid, vi: ViResult, mc: McmcResult, clock: str = "iteration", present: bool = False) -> dict:
+def race_figure(
+    grid: Grid, vi: ViResult, mc: McmcDraws | McmcResult, clock: str = "iteration", present: bool = False
+) -> dict:
     """The animated race: VI | MCMC over the target, the ELBO trace and the distance to the
     truth against wall-clock time, and the gauge ln p(X) = ELBO + KL, all on one slider.
     The ELBO and distance curves grow with the frames (each frame draws them up to its step).
@@ -194,7 +196,9 @@ def _curve_frame(vi, mc, vx, vt, mt, upto, v: int, j: int) -> list[dict]:
     ]
 
 
-def _status(grid: Grid, vi: ViResult, mc: McmcResult, v: int, j: int, size: Sizes = NORMAL) -> tuple[dict, dict]:
+def _status(
+    grid: Grid, vi: ViResult, mc: McmcDraws | McmcResult, v: int, j: int, size: Sizes = NORMAL
+) -> tuple[dict, dict]:
     """Each top panel's running status ('step 120/500', '3.1 ms') as a text trace above it:
     VI's at its left corner, MCMC's at its right corner, in short lines that fit a phone.
 

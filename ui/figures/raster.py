@@ -37,7 +37,7 @@ from ui.figures.shared import (
 )
 
 if TYPE_CHECKING:
-    from ui.compute import Grid, McmcResult, ViResult
+    from ui.compute import Grid, McmcDraws, McmcResult, ViResult
 
 __all__ = ["race_frame", "race_frames", "stamp"]
 
@@ -60,7 +60,7 @@ class _Race:
     """The race's static parts, drawn once; ``frame(k)`` adds what changes. Frames drawn in order reuse the MCMC
     panel's draws so far (they only accumulate)."""
 
-    def __init__(self, grid: Grid, vi: ViResult, mc: McmcResult, clock: str, width: int):
+    def __init__(self, grid: Grid, vi: ViResult, mc: McmcDraws | McmcResult, clock: str, width: int):
         if width < 320:
             raise ValueError(f"width must be at least 320 pixels, got {width}")
         self.grid, self.vi, self.mc, self.clock = grid, vi, mc, clock
@@ -390,7 +390,7 @@ class _Race:
         return canvas.legend(d, self.k, y, x, items, size, right)
 
 
-def stamp(vi: ViResult, mc: McmcResult, clock: str, v: int, j: int, instant: float) -> str:
+def stamp(vi: ViResult, mc: McmcDraws | McmcResult, clock: str, v: int, j: int, instant: float) -> str:
     """A frame's time stamp: both methods' steps and the time in the iteration clock, the instant in the time clock."""
     if clock == "time":
         return f"t = {_fmt_time(instant)} · VI step {v} · MCMC step {j + 1}"
@@ -404,7 +404,7 @@ def _nothing() -> None:
 def race_frames(
     grid: Grid,
     vi: ViResult,
-    mc: McmcResult,
+    mc: McmcDraws | McmcResult,
     clock: str = "iteration",
     width: int = canvas.BASE[0],
     checkpoint: Callable[[], None] = _nothing,
@@ -422,7 +422,7 @@ def race_frames(
 def race_frame(
     grid: Grid,
     vi: ViResult,
-    mc: McmcResult,
+    mc: McmcDraws | McmcResult,
     clock: str = "iteration",
     frame: int = -1,
     width: int = canvas.BASE[0],
