@@ -108,6 +108,13 @@ class ByteCache:
                 if old not in self._pinned and old != key:
                     self.bytes -= self._items.pop(old)[1]
 
+    def discard(self, key: Hashable) -> None:
+        """Forget ``key`` (pinned or not); nothing happens if it is not here."""
+        with self._lock:
+            if key in self._items:
+                self.bytes -= self._items.pop(key)[1]
+            self._pinned.discard(key)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -140,6 +147,14 @@ class Job:
         self.error: BaseException | None = None
         self.stage, self.fraction = "queued", 0.0
         self.started: float | None = None
+
+    @classmethod
+    def finished(cls, key: Hashable, result: Any) -> Job:
+        """A job that is already done with ``result`` (a cache hit)."""
+        job = cls(key, lambda: result, heavy=False, owner=None, budget_s=0.0)
+        job.result = result
+        job.done.set()
+        return job
 
     def progress(self, stage: str, fraction: float) -> None:
         """What the job's work reports about itself (shown to its waiters)."""
@@ -195,10 +210,7 @@ class Scheduler:
         with self._lock:
             hit = self.cache.get(key, _MISSING)
             if hit is not _MISSING:  # finished since the caller looked: a done job
-                job = Job(key, fn, heavy, owner, budget_s)
-                job.result = hit
-                job.done.set()
-                return job
+                return Job.finished(key, hit)
             job = self._by_key.get(key)
             if heavy:
                 for other in [*self._waiting, *self._running]:

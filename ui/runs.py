@@ -313,12 +313,18 @@ def mcmc_result(
 
 
 def _race_parts(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None):
-    """((grid, seconds), (ViFit, seconds), (McmcDraws, seconds)) of the spec's run: two jobs side by side."""
+    """((grid, seconds), (ViFit | ViResult, seconds), (McmcDraws | McmcResult, seconds)) of the spec's run: a
+    side scored in full before is read from its result (it holds all the race shows), else its first stage
+    runs, the two sides' jobs side by side."""
     group = object()  # this press of Run: its heavy jobs may all wait for the visitor
-    pair = [
-        (VI_LABELS[spec.vi], _submit("fit", spec.target, spec.box, spec.vi, spec.seed, spec.settings, group)),
-        (MCMC_LABELS[spec.mcmc], _submit("draws", spec.target, spec.box, spec.mcmc, spec.seed, spec.settings, group)),
-    ]
+    pair = []
+    for stage, label, method in (("fit", VI_LABELS[spec.vi], spec.vi), ("draws", MCMC_LABELS[spec.mcmc], spec.mcmc)):
+        scored = _key(_SCORED[stage], spec.target, spec.box, method, spec.seed, spec.settings)
+        hit = SCHEDULER.cache.get(scored)
+        if hit is not None:
+            pair.append((label, jobs.Job.finished(scored, hit)))
+            continue
+        pair.append((label, _submit(stage, spec.target, spec.box, method, spec.seed, spec.settings, group)))
     fit, drawn = wait(pair, on_wait)
     return _grid_timed(spec.target, spec.settings.n_grid, spec.box), fit, drawn
 
@@ -335,15 +341,18 @@ def race(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) 
 def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -> Outcome:
     """``race(spec)``, then both sides scored in full (W1, moment errors, Pareto k̂ or the chain diagnostics,
     the verdicts): later jobs, so every waiting race on the queue goes first. Raises as ``race`` does."""
-    (grid, grid_s), fit, drawn = _race_parts(spec, on_wait)
-    pair = [
-        (f"{VI_LABELS[spec.vi]}, scoring", _submit_second("fit", fit, spec.target, spec.box, spec.seed, spec.settings)),
-        (
-            f"{MCMC_LABELS[spec.mcmc]}, scoring",
-            _submit_second("draws", drawn, spec.target, spec.box, spec.seed, spec.settings),
-        ),
-    ]
+    (grid, grid_s), *firsts = _race_parts(spec, on_wait)
+    pair = []
+    for stage, label, first in zip(("fit", "draws"), (VI_LABELS[spec.vi], MCMC_LABELS[spec.mcmc]), firsts, strict=True):
+        if isinstance(first[0], ViResult | McmcResult):  # read from its full result: scored already
+            job = jobs.Job.finished(None, first)
+        else:
+            job = _submit_second(stage, first, spec.target, spec.box, spec.seed, spec.settings)
+        pair.append((f"{label}, scoring", job))
     (vi, vi_s), (mc, mc_s) = wait(pair, on_wait)  # seconds of both stages, measured in the workers
+    for stage, method in (("fit", spec.vi), ("draws", spec.mcmc)):
+        # the full results hold everything the race shows: the first stages' entries would only take room
+        SCHEDULER.cache.discard(_key(stage, spec.target, spec.box, method, spec.seed, spec.settings))
     return Outcome(grid, vi, mc, grid_s + vi_s + mc_s)
 
 
@@ -412,7 +421,7 @@ def warm_up() -> float:
     race_figure(default, "iteration")
     run(default)
     # most visitors start here: keep the default's results however full the caches get
-    for side, method in (("fit", default.vi), ("vi", default.vi), ("draws", default.mcmc), ("mcmc", default.mcmc)):
+    for side, method in (("vi", default.vi), ("mcmc", default.mcmc)):
         key = _key(side, default.target, default.box, method, default.seed, default.settings)
         if key in SCHEDULER.cache:
             SCHEDULER.cache.put(key, SCHEDULER.cache.get(key), pin=True)

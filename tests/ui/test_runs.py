@@ -206,3 +206,18 @@ def test_the_race_animation_is_rendered_in_a_worker_under_the_run_budget(monkeyp
     monkeypatch.setattr(runs, "RUN_BUDGET_S", 1e-3)
     with pytest.raises(OutOfTime):
         runs.race_animation(other, "iteration", "gif")
+
+
+def test_a_scored_run_keeps_only_its_full_results_and_its_race_is_read_from_them(counted):
+    spec = RunSpec(make_target("banana"), "gauss-mf", "emcee", seed=7, settings=TINY)
+    runs.race(spec)
+
+    def stages():
+        return sorted(k[0] for k in runs.SCHEDULER.cache.keys())
+
+    assert stages() == ["draws", "fit"]
+    out = runs.run(spec)
+    assert stages() == ["mcmc", "vi"], "the first stages' entries go once the full results exist"
+    again = runs.race(spec)
+    assert again.vi is out.vi and again.mc is out.mc and counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}
+    assert runs.run(spec).mc is out.mc and len(counted.scored) == 2
