@@ -105,3 +105,20 @@ def test_the_figures_typed_arrays_are_plotlys_own_conversion():
             else:
                 np.testing.assert_array_equal(a, b)
     assert isinstance(ours["layout"]["xaxis"]["range"], np.ndarray)  # axis ranges stay as they are, as Plotly's
+
+
+@pytest.mark.parametrize(("vi_method", "mcmc_method"), [("cavi", "emcee"), ("gauss-fr", "nuts")])
+def test_the_race_from_a_runs_first_stage_is_the_race_of_the_scored_run(vi_method, mcmc_method):
+    """The page draws the race from VI's fit and the sampler's draws before they are scored: the very figure
+    the scored results give (the payload's id is a digest of its text)."""
+    from vi_core.api import fit_vi, sample, score_draws, score_fit
+
+    t = make_target("banana")
+    grid = make_grid(t, 80)
+    settings = Settings(vi_steps=60, mcmc_steps=150, n_grid=80)
+    fit, draws = fit_vi(t, vi_method, 1, settings, grid=grid), sample(t, mcmc_method, 1, settings, grid=grid)
+    vi, mc = score_fit(fit, t, grid), score_draws(draws, grid)
+    for clock in ("iteration", "time"):
+        early = plot.payload(figures.ready(figures.race_figure(grid, fit, draws, clock)))
+        late = plot.payload(figures.ready(figures.race_figure(grid, vi, mc, clock)))
+        assert early["id"] == late["id"], clock
