@@ -348,7 +348,7 @@ def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -
             job = jobs.Job.finished(None, first)
         else:
             job = _submit_second(stage, first, spec.target, spec.box, spec.seed, spec.settings)
-        pair.append((f"{label}, scoring", job))
+        pair.append((label, job))  # its stage says "scoring": the race is above it
     (vi, vi_s), (mc, mc_s) = wait(pair, on_wait)  # seconds of both stages, measured in the workers
     for stage, method in (("fit", spec.vi), ("draws", spec.mcmc)):
         # the full results hold everything the race shows: the first stages' entries would only take room
