@@ -144,9 +144,10 @@ def _owner() -> str:
     return ctx.session_id if ctx is not None else "local"
 
 
-def queue(key: Hashable, fn: Callable[[], Any], heavy: bool = False, group=None) -> jobs.Job:
-    """Submit fn() as this visitor's job of the shared queue, cached under key, within RUN_BUDGET_S."""
-    return SCHEDULER.submit(key, fn, heavy=heavy, owner=_owner(), budget_s=RUN_BUDGET_S, group=group)
+def queue(key: Hashable, fn: Callable[[], Any], heavy: bool = False, group=None, later: bool = False) -> jobs.Job:
+    """Submit fn() as this visitor's job of the shared queue, cached under key, within RUN_BUDGET_S; ``later``:
+    after the waiting jobs of its weight that are not (ui.jobs.Scheduler)."""
+    return SCHEDULER.submit(key, fn, heavy=heavy, owner=_owner(), budget_s=RUN_BUDGET_S, group=group, later=later)
 
 
 def wait(labelled: list[tuple[str, jobs.Job]], on_wait: Callable[[list[Waiting]], None] | None = None) -> list:
@@ -277,12 +278,10 @@ def _submit_second(
     method = first[0].method
     key = _key(_SCORED[stage], target, box, method, seed, settings)
     settings = key[-1]
-    return SCHEDULER.submit(
+    return queue(
         key,
         functools.partial(_second, first, target, box, settings),
         heavy=work(target, method, settings) > HEAVY,
-        owner=_owner(),
-        budget_s=RUN_BUDGET_S,
         group=group,
         later=True,
     )
