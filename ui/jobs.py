@@ -5,8 +5,8 @@ No Streamlit here: ``ui.compute`` submits work and waits; this module decides wh
 * ``Scheduler``: ``slots`` worker threads. A job is *heavy* when its estimated work is well above a
   default run's; at most ``heavy_slots`` heavy jobs run at once, so a cheap run never waits
   behind an expensive one for a slot (the cheap ones go first); a *later* job (what a page shows
-  after its first picture) starts after the waiting jobs of its weight that are not, and each visitor holds at most one
-  heavy job: submitting another cancels the first. Identical work asked by several visitors is
+  after its first picture) starts after the other waiting jobs of its weight; each visitor holds at
+  most one heavy job: submitting another cancels the first. Identical work asked by several visitors is
   one job. A job runs inside ``guard(job)`` (ui.compute passes vi_core.budget's deadline and the
   job's cancel event); when its last waiter leaves, it is cancelled; nothing from a cancelled or
   failed job is cached.

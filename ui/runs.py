@@ -58,14 +58,12 @@ __all__ = [
     "Waiting",
     "clear",
     "grid_for",
-    "mcmc_result",
     "mp4_available",
     "queue",
     "race",
     "race_animation",
     "race_figure",
     "run",
-    "vi_result",
     "wait",
     "warm_up",
     "work",
@@ -287,30 +285,6 @@ def _submit_second(
     )
 
 
-def _result(
-    stage: str, label: str, target: Target, box: Box | None, method: str, seed: int, settings: Settings
-) -> tuple:
-    hit = SCHEDULER.cache.get(_key(_SCORED[stage], target, box, method, seed, settings))
-    if hit is not None:
-        return hit
-    first = wait([(label, _submit(stage, target, box, method, seed, settings))])[0]
-    return wait([(label, _submit_second(stage, first, target, box, seed, settings))])[0]
-
-
-def vi_result(
-    target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box: Box | None = None
-) -> tuple[ViResult, float]:
-    """(VI result, its compute seconds: both stages), cached on the settings VI reads."""
-    return _result("fit", "VI", target, box, method, seed, settings)
-
-
-def mcmc_result(
-    target: Target, method: str, seed: int = 0, settings: Settings = Settings(), box: Box | None = None
-) -> tuple[McmcResult, float]:
-    """(MCMC result, its compute seconds: both stages), cached on the settings the sampler reads."""
-    return _result("draws", "MCMC", target, box, method, seed, settings)
-
-
 def _race_parts(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None):
     """((grid, seconds), (ViFit | ViResult, seconds), (McmcDraws | McmcResult, seconds)) of the spec's run: a
     side scored in full before is read from its result (it holds all the race shows), else its first stage
@@ -360,7 +334,7 @@ def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -
 ANIMATIONS = ("gif", "mp4", "png")  # the race's file exports (ui.export)
 
 
-def _render(kind: str, grid: Grid, vi: ViResult, mc: McmcDraws, clock: str) -> bytes:
+def _render(kind: str, grid: Grid, vi: ViFit | ViResult, mc: McmcDraws | McmcResult, clock: str) -> bytes:
     """In a worker process: the race as a file (ui.animation), its frames checked against the caller's budget."""
     from ui import animation
 
