@@ -16,6 +16,8 @@ import pathlib
 
 import streamlit as st
 
+from ui import plot
+
 __all__ = ["PAGES", "Page", "page_for", "sidebar_nav", "start"]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -81,5 +83,7 @@ def start(script: str) -> Page:
     # the presenter view (?view=present) opens with the sidebar closed: the race has the whole projector
     sidebar = "collapsed" if st.query_params.get("view") == "present" else "auto"
     st.set_page_config(page_title=page.title, page_icon=page.tab_icon, layout="wide", initial_sidebar_state=sidebar)
+    with st.sidebar:  # before any other element: every page draws Plotly charts
+        plot.preload()
     sidebar_nav()
     return page

@@ -366,6 +366,41 @@ def _results(spec: RunSpec, first: compute.Race) -> None:
             f"[Presenter view](?{urlencode({**query, 'view': 'present'})}): the race alone, sized for a "
             "projector (1280 × 720 and up), text ≥ 18 px, the keyboard on it at once."
         )
+    _numbers(spec, grid, race["id"])
+
+
+DRAWN_KEY = "after-drawn-race"  # the hidden element saying the race is on screen (ui.plot.after_drawn)
+
+
+def _race_drawn() -> None:
+    """The page says the race is on screen (a callback, before the fragment's rerun): remember which race."""
+    drawn = (st.session_state.get(DRAWN_KEY) or {}).get("drawn")
+    if drawn:
+        st.session_state["drawn_race"] = drawn
+
+
+def _has_page_script() -> bool:
+    """Whether this session is a browser's page (its websocket came with an Origin), which can say when a chart is
+    drawn; AppTest and ``ui.session_client`` cannot."""
+    return bool(st.context.headers.get("Origin"))
+
+
+def _numbers_wait(race_id: str) -> bool:
+    """Whether the numbers wait for the race to be on screen: in a page that has not yet said so for this race.
+    The page says it by rerunning ``_numbers`` alone (``ui.plot.after_drawn``), so the race is playable before the
+    browser spends its time on the tables and charts under it (~0.15 s of click -> playable for the default run,
+    ``benchmarks.playground --floor``). A client with no page script gets everything in one run."""
+    return st.session_state.get("drawn_race") != race_id and _has_page_script()
+
+
+@st.fragment
+def _numbers(spec: RunSpec, grid, race_id: str) -> None:
+    """Everything under the race: its story, the metrics, the accuracy and marginal charts, the table and the
+    exports, once both sides are scored (``compute.run``: later jobs on the queue, so when a class presses Run
+    together every race comes first); a fragment, so the race above it is neither sent nor drawn again."""
+    if _numbers_wait(race_id):
+        plot.after_drawn(race_id, DRAWN_KEY, _race_drawn)
+        return
     slot = st.empty()
     try:
         out = compute.run(spec, on_wait=partial(_show_waiting, slot, {}))

@@ -21,12 +21,13 @@ import contextlib
 import functools
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import plotly.io as pio
 import streamlit as st
 
-__all__ = ["figure", "payload", "plot", "plotly_chunk"]
+__all__ = ["after_drawn", "figure", "payload", "plot", "plotly_chunk", "preload"]
 
 _JS = """
 const TIMEOUT_MS = 20000;
@@ -64,7 +65,8 @@ export default function (component) {
         if (!live) return;
         gd.dataset.figure = data.id;
         const f = JSON.parse(data.json);
-        return Plotly.newPlot(gd, { data: f.data, layout: f.layout, frames: f.frames || [], config: data.config });
+        return Plotly.newPlot(gd, { data: f.data, layout: f.layout, frames: f.frames || [], config: data.config })
+          .then(() => { gd.dataset.drawn = data.id; });
       })
       .catch((e) => { gd.textContent = "This chart could not be drawn (" + e.message + "): reload the page."; });
     if (data.first) window.__plotFirst = drawn;
@@ -90,6 +92,45 @@ def plotly_chunk() -> str | None:
     return names[0] if len(names) == 1 else None
 
 
+_PRELOAD = """<style>[data-testid="stElementContainer"]:has(.plotly-preload) { display: none; }</style>
+<span class="plotly-preload"></span>
+<script>
+(() => {
+  if (window.Plotly || window.__plotlyPreload) return;
+  const main = document.querySelector('script[type="module"][src*="static/js/index."]');
+  if (!main) return;
+  for (const dep of __DEPS__) {  // its own imports, fetched beside it rather than after it is parsed
+    const link = document.createElement("link");
+    link.rel = "modulepreload";
+    link.href = new URL(dep, main.src).href;
+    document.head.appendChild(link);
+  }
+  window.__plotlyPreload = import(new URL(__CHUNK__, main.src).href).catch(() => {});
+})();
+</script>"""
+
+
+@functools.cache
+def _chunk_imports(chunk: str) -> tuple[str, ...]:
+    """The files a chunk imports statically (its leading ``import ... from "./x.js"`` statements)."""
+    head = (Path(st.__file__).parent / "static" / "static" / "js" / chunk).read_text(encoding="utf-8")[:8192]
+    return tuple(re.findall(r'import(?:\{[^}]*\}from)?"(\./[^"]+\.js)"', head))
+
+
+def preload() -> None:
+    """Start loading plotly.js (and the files it imports) now: call it before the page's first element.
+
+    Without it a page's first chart asked for plotly.js only when its component mounted, after every widget's
+    code had loaded and React had shown the page (its reveal of suspended elements is throttled), and then
+    fetched plotly.js's own imports only once its 4.7 MB were parsed. A script in an ``st.html`` element (one
+    small chunk, rendered at once) starts all of them with the page's first elements; the charts' components
+    then find ``window.Plotly`` set or the same module already on its way."""
+    chunk = plotly_chunk()
+    if chunk:
+        js = _PRELOAD.replace("__CHUNK__", json.dumps(chunk)).replace("__DEPS__", json.dumps(_chunk_imports(chunk)))
+        st.html(js, unsafe_allow_javascript=True)
+
+
 def payload(fig) -> dict:
     """What the component draws: ``{"id", "json"}``, the figure as strict JSON text (``figure`` reads it back).
 
@@ -112,6 +153,52 @@ def figure(data: dict) -> dict:
 
 
 _component = st.components.v2.component("plot_once", js=_JS, css=_CSS, isolate_styles=False)
+
+_AFTER_JS = """
+const TIMEOUT_MS = 10000;  // the page goes on even if the chart never says it is drawn
+
+export default function (component) {
+  const { data, setTriggerValue, parentElement } = component;
+  if (!data || !data.id) return;
+  const el = parentElement;  // this element: it waits for one figure once, however often it is rendered
+  if (el.__afterId === data.id) return;
+  el.__afterId = data.id;
+  const t0 = performance.now();
+  const sel = '.plot-once[data-drawn="' + CSS.escape(data.id) + '"]';
+  const tick = () => {
+    if (el.__afterId !== data.id) return;  // given another figure meanwhile
+    if (document.querySelector(sel) || performance.now() - t0 > TIMEOUT_MS) {
+      // one more frame, so the chart is on screen before the rerun's elements take the main thread
+      requestAnimationFrame(() => setTimeout(() => {
+        if (el.__afterId === data.id && el.isConnected) setTriggerValue("drawn", data.id);
+      }, 0));
+      return;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+"""
+
+# its element takes no room (keys start "after-drawn"; a hidden component still runs its script). Two lines: a
+# one-line string with "[" would be taken for a file's glob
+_AFTER_CSS = """
+[class*="st-key-after-drawn"] {
+  display: none;
+}
+"""
+_after = st.components.v2.component("after_drawn", js=_AFTER_JS, css=_AFTER_CSS, isolate_styles=False)
+
+
+def after_drawn(figure_id: str, key: str, on_drawn) -> None:
+    """A hidden element that, once the chart drawn from the payload with id ``figure_id`` is on screen (or after
+    10 s whatever happens), sets its trigger ``drawn`` to that id, once per element and id: the rerun this causes
+    (of the fragment it sits in, if any) first calls ``on_drawn()``, which reads ``st.session_state[key]["drawn"]``.
+    The caller stops rendering it once told (else it waits again for a figure it was given anew). ``key`` must
+    start with "after-drawn"."""
+    if not key.startswith("after-drawn"):
+        raise ValueError(f"an after_drawn key starts with 'after-drawn', got {key!r}")
+    _after(key=key, data={"id": figure_id}, on_drawn_change=on_drawn)
 
 
 def plot(data: dict, key: str, config: dict | None = None, first: bool = False, where=None) -> None:

@@ -253,3 +253,41 @@ def test_a_new_bad_expression_replaces_the_old_error():
     second = [e.value for e in at.error]
     assert not at.exception and len(second) == 1, second  # beside the text box, about "exp("
     assert all("x +* y" not in e for e in second) and first != second
+
+
+def test_in_a_browser_the_numbers_follow_once_the_page_says_the_race_is_drawn(monkeypatch):
+    """A page's websocket (an Origin) gets the race and a hidden element that reports it drawn, but none of the
+    numbers; the report (its callback sets drawn_race, then the fragment reruns) brings them, and a rerun with the
+    same race does not wait again. A race with another id (the time clock) waits for its own report."""
+    from ui import playground
+
+    monkeypatch.setattr(playground, "_has_page_script", lambda: True)
+    at = _app({"target": "gaussian", "run": "1"})
+    assert not at.exception
+    race = _charts(at)
+    assert len(race) == 1 and len(race[0]["frames"]) == 40  # the race, nothing under it
+    assert not at.metric and [c.key for c in at.segmented_control] == ["clock"]  # not cost, yardstick
+    waiting = [n for n in at.get("bidi_component") if n.proto.component_name == "after_drawn"]
+    assert len(waiting) == 1
+    race_id = json.loads(waiting[0].proto.json)["id"]
+
+    at.session_state["drawn_race"] = race_id  # what the report's callback records
+    at.run()
+    assert not at.exception
+    assert len(_charts(at)) == 4 and [m.label for m in at.metric][:2] == ["ln p(X) (quadrature)", "ELBO(q)"]
+    assert not [n for n in at.get("bidi_component") if n.proto.component_name == "after_drawn"]
+
+    at.segmented_control(key="clock").set_value("time").run()  # a new race: its numbers wait for its own report
+    assert not at.exception and not at.metric and len(_charts(at)) == 1
+
+
+def test_the_race_drawn_report_records_its_race(monkeypatch):
+    from ui import playground
+
+    state: dict = {playground.DRAWN_KEY: {"drawn": "abc123"}}
+    monkeypatch.setattr(playground.st, "session_state", state)
+    playground._race_drawn()
+    assert state["drawn_race"] == "abc123"
+    state[playground.DRAWN_KEY] = {"drawn": None}  # a rerun without a report keeps the record
+    playground._race_drawn()
+    assert state["drawn_race"] == "abc123"

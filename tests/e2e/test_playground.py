@@ -39,6 +39,19 @@ def _choose(page: Page, label: str, option: re.Pattern) -> None:
             page.keyboard.press("Escape")
 
 
+# Installed before Run: when the race is drawn (ui.plot marks it) and when the first metric appears (ms).
+_ARM_ORDER = """() => {
+  const o = (window.__order = {race: null, metric: null});
+  const seen = () => {
+    const now = performance.now();
+    if (o.race === null && document.querySelector(".st-key-race .plot-once[data-drawn] g.updatemenu-button"))
+      o.race = now;
+    if (o.metric === null && document.querySelector("[data-testid='stMetric']")) o.metric = now;
+  };
+  new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+
+
 def _vi_title(page: Page) -> str:
     return page.locator(CHART).first.locator("g.textpoint text").first.text_content()
 
@@ -61,10 +74,16 @@ def test_choose_run_play_export_and_share(app_server, e2e_new_page):
     _sidebar(page).get_by_role("textbox", name="ln p(x, y) =").fill(EXPR)
     _sidebar(page).get_by_text("Gaussian VI, full-rank").click()
     _sidebar(page).get_by_text("NUTS (no-U-turn)").click()
+    page.evaluate(_ARM_ORDER)
     _sidebar(page).get_by_role("button", name="Run").click()
     wait_for_app(page)
     expect(page.locator("g.updatemenu-button").first).to_be_visible(timeout=60_000)
     expect(page.locator(CHART)).to_have_count(4)  # race, accuracy, two marginals
+    # the race is drawn (and its Play button there) before any of the numbers under it is on the page
+    expect(page.get_by_test_id("stMetric").first).to_be_visible()
+    order = page.evaluate("() => window.__order")
+    assert order["race"] is not None and order["metric"] is not None, order
+    assert order["race"] < order["metric"], order
     before = _vi_title(page)
     assert "step 0/" in before
     screenshot(page, "playground-after-run", full_page=False)

@@ -70,6 +70,35 @@ def test_the_plotly_chunk_is_streamlits_and_sets_window_plotly():
     assert "window.Plotly=" in chunk.read_text(encoding="utf-8", errors="replace")
 
 
+def test_the_preload_names_plotlys_chunk_and_every_file_it_imports(monkeypatch):
+    """plot.preload fetches the chunk's own imports beside it: the list is read from the chunk's leading import
+    statements, every file in it exists, and the preload's script names them all and the chunk."""
+    js = Path(st.__file__).parent / "static" / "static" / "js"
+    name = plot.plotly_chunk()
+    deps = plot._chunk_imports(name)
+    assert len(deps) >= 3 and all((js / d).is_file() for d in deps), deps
+    head = (js / name).read_text(encoding="utf-8")[:8192]
+    assert head.count('from"./') + head.count('import"./') == len(deps)  # none missed by the pattern
+
+    sent = []
+    monkeypatch.setattr(plot.st, "html", lambda body, **kw: sent.append((body, kw)))
+    plot.preload()
+    ((body, kw),) = sent
+    assert kw == {"unsafe_allow_javascript": True}
+    assert json.dumps(name) in body and json.dumps(list(deps)) in body and "modulepreload" in body
+
+    sent.clear()
+    monkeypatch.setattr(plot, "plotly_chunk", lambda: None)  # another Streamlit build: nothing to preload
+    plot.preload()
+    assert not sent
+
+
+def test_after_drawn_keys_are_the_ones_its_css_hides():
+    with pytest.raises(ValueError, match="after-drawn"):
+        plot.after_drawn("abc", "race-drawn", lambda: None)
+    assert '[class*="st-key-after-drawn"]' in plot._AFTER_CSS and "\n" in plot._AFTER_CSS.strip()
+
+
 def test_the_figures_typed_arrays_are_plotlys_own_conversion():
     """ui.figures.ready converts arrays itself (Plotly's walk is slow): the same specs, dtype by dtype."""
     import copy
