@@ -22,8 +22,9 @@ COPY . .
 USER app
 
 EXPOSE 8501
-# healthy once Streamlit answers; python, since slim has no curl
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4).read() != b'ok')"
+# healthy once Streamlit answers and ui.serve has warmed the default run and every lesson's link (~20 s after start
+# on 2 idle cores): an orchestrator that waits for it never sends a class to a cold lesson
+HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-m", "ui.serve", "--check", "--server.port", "8501"]
 
 CMD ["python", "-m", "ui.serve", "--server.port", "8501", "--server.address", "0.0.0.0"]

@@ -1,6 +1,6 @@
 """Playground performance: server-side cost of a run's figures, and "click Run -> animation playable" in Chromium.
 
-    python -m benchmarks.playground [--repeats N] [--no-browser] [--floor [--pairs N] [--no-trace]]
+    python -m benchmarks.playground [--repeats N] [--no-browser] [--floor [--pairs N] [--no-trace]] [--lessons]
 
 1. Server side, in process (no Streamlit), after one untimed warm-up round: for cavi, gauss-mf and gauss-fr with
    emcee (cavi + emcee is ``ui.spec.DEFAULT``) and both clocks, the engine compute time (fresh grid + ``run_vi`` +
@@ -21,6 +21,13 @@
    and the ratio (the goal: within 1.5x), both as "page opened -> preview drawn, + click -> playable" and as
    "click -> playable"; then one traced click on each, the renderer's main thread broken down
    into script, style, layout, paint and GC, and script time by the file it ran in (Plotly's chunk or the rest).
+
+4. ``--lessons``: a fresh server started as the Docker image starts it (``python -m ui.serve``), and once its
+   health check (``python -m ui.serve --check``) passes, in Chromium a fresh page on the default link and on every
+   lesson's link: navigation -> the race playable (the Play button drawn, the frames held, the script not running),
+   each against the default link's time (the goal: within 2x). Then the same on a server started with
+   ``UI_SERVE_LESSONS=0`` opened at once after its default warm-up: what each lesson's first visitor waits for
+   when nothing has warmed it (the flow's lesson trains its flow in that time).
 
 Prints medians and [min–max]; asserts nothing. The default run (3 repeats) takes about 1.5 minutes on 2 cores.
 Browser timings are sensitive to other load on the machine: the load average is printed alongside.
@@ -45,7 +52,7 @@ from ui.spec import CLOCKS, DEFAULT, RunSpec
 from vi_core.api import VI_METHODS, run_sampler, run_vi
 from vi_core.grid import make_grid
 
-__all__ = ["browser_side", "main", "server_side"]
+__all__ = ["browser_side", "floor_pairs", "fresh_lessons", "main", "server_side"]
 
 PAGE_BUDGET_MB = 2.0
 COLD_BUDGET_S = 1.5
@@ -551,6 +558,112 @@ def floor_pairs(pairs: int = 4, out: Printer = print, timeout_ms: int = 60_000, 
 # --------------------------------------------------------------------------------------- main
 
 
+# Polled every animation frame from the navigation: the race playable (as _ARM_RUN's "done").
+_ARM_OPEN = """() => {
+  const b = (window.__open = {done: null});
+  const tick = () => {
+    const app = document.querySelector("[data-testid='stApp']");
+    const state = app && app.getAttribute('data-test-script-state');
+    const play = document.querySelector(".js-plotly-plot g.updatemenu-button");
+    const gd = play && play.closest('.js-plotly-plot');
+    const nf = gd && gd._transitionData ? gd._transitionData._frames.length : 0;
+    if (play && nf && state === 'notRunning') { b.done = performance.now(); return; }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}"""
+
+LESSON_GOAL = 2.0
+
+
+def _open_link(browser, url: str, timeout_ms: int) -> float:
+    """Seconds from navigating a fresh page (a new session) to ``url`` to its race playable."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(timeout_ms)
+    context.add_init_script(f"({_ARM_OPEN})()")
+    try:
+        page = context.new_page()
+        page.goto(url)
+        _wait(page, "() => window.__open && window.__open.done !== null", "the race to be playable", timeout_ms)
+        return page.evaluate("() => window.__open.done") / 1e3
+    finally:
+        context.close()
+
+
+def _served(name: str, lessons: bool, log_dir):
+    """``python -m ui.serve`` on a free port (lesson warm-up on or off); -> (process, url, log path, args)."""
+    from ui.serve import free_port
+
+    port = free_port()
+    args = ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    log = open(os.path.join(log_dir, f"{name}.log"), "wb")  # closed with the process (_stop)
+    env = {**os.environ, "UI_SERVE_LESSONS": "1" if lessons else "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "ui.serve", *args], stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc.log = log  # type: ignore[attr-defined]
+    return proc, f"http://127.0.0.1:{port}", log.name, args
+
+
+def _stop(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.log.close()
+
+
+def fresh_lessons(out: Printer = print, timeout_ms: int = 120_000) -> dict:
+    """The first frame of every lesson's link against the default link's, on fresh servers (section 4 above)."""
+    import tempfile
+    import urllib.parse
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS
+    from ui.lessons import LESSONS
+    from ui.serve import check
+
+    links = [("default link", "target=gaussian&run=1")]
+    links += [(x.title, urllib.parse.urlencode(x.query)) for x in LESSONS]
+    rec: dict = {}
+    with tempfile.TemporaryDirectory() as log_dir, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for mode, lessons in (("ready", True), ("cold", False)):
+                proc, url, log_path, args = _served(mode, lessons, log_dir)
+                t0 = time.perf_counter()
+                try:
+                    if mode == "ready":
+                        while check(args, quiet=True) != 0:  # what the Docker image's HEALTHCHECK waits for
+                            if proc.poll() is not None or time.perf_counter() - t0 > 300:
+                                raise RuntimeError(f"ui.serve never became ready; see {log_path}")
+                            time.sleep(0.5)
+                        out(f"== Lesson links on a fresh server, once `python -m ui.serve --check` passes "
+                            f"({time.perf_counter() - t0:.1f} s after start) ==")  # fmt: skip
+                    else:
+                        while "ui.serve: warm" not in open(log_path, errors="replace").read():
+                            if proc.poll() is not None or time.perf_counter() - t0 > 300:
+                                raise RuntimeError(f"ui.serve never warmed; see {log_path}")
+                            time.sleep(0.2)
+                        since = time.perf_counter() - t0
+                        out(f"== The same with UI_SERVE_LESSONS=0, just after the default warm-up ({since:.1f} s "
+                            "after start): each lesson's first visitor ==")  # fmt: skip
+                    times = [(name, _open_link(browser, f"{url}/?{q}", timeout_ms)) for name, q in links]
+                finally:
+                    _stop(proc)
+                base = times[0][1]
+                for name, t in times:
+                    ratio = t / base
+                    goal = f"  goal ≤ {LESSON_GOAL:g}x: {_verdict(ratio, LESSON_GOAL)}"
+                    verdict = "" if name == "default link" else goal
+                    _line(out, f"  {name[:44]} s", f"{t:.2f}  ({ratio:.2f}x){verdict}", width=50)
+                rec[mode] = times
+        finally:
+            browser.close()
+    return rec
+
+
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.playground", description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=3, help="repeats of each measurement (default 3)")
@@ -562,6 +675,9 @@ def _parse(argv):
     )
     p.add_argument("--pairs", type=int, default=4, help="pairs of the floor comparison (default 4)")
     p.add_argument("--no-trace", action="store_true", help="the floor comparison without its traced clicks")
+    p.add_argument(
+        "--lessons", action="store_true", help="only: every lesson's link on a fresh server against the default link"
+    )
     args = p.parse_args(argv)
     if args.repeats < 1:
         p.error("--repeats must be at least 1")
@@ -583,8 +699,11 @@ def main(argv=None) -> int:
         versions += f" | playwright {version('playwright')} | {_chromium_version(CHROMIUM)}"
     print(f"{versions} | {os.cpu_count()} CPUs | {platform.machine()} {platform.system()} | {_load()}")
     sys.stdout.flush()
-    if args.floor:
-        floor_pairs(args.pairs, trace=not args.no_trace)
+    if args.floor or args.lessons:
+        if args.floor:
+            floor_pairs(args.pairs, trace=not args.no_trace)
+        if args.lessons:
+            fresh_lessons()
         print(f"({_load()} after) Benchmark wall time: {time.perf_counter() - t_start:.1f} s")
         return 0
     server_side(args.repeats)

@@ -13,7 +13,13 @@ lesson's link once, all at once (``ui.lessons.LESSONS``; listed by a short-lived
 never holds the engine): a class opening a lesson together finds its runs computed (a lesson's first visitor
 otherwise waits for them: ~6.5 s for the flow's). ``UI_SERVE_LESSONS=0`` in the environment skips that.
 
+Ready: once the warm-up is done (the lessons' too, whether or not each succeeded) it writes ``ready_file(args)``
+(one per port, in the temporary directory; removed on exit), and ``python -m ui.serve --check <options>`` exits 0
+only when that file is there and the server answers its health check: the Docker image's HEALTHCHECK, so an
+orchestrator sends visitors to a new container only once a lesson link opens as fast as the default link.
+
     python -m ui.serve --server.port 8501 --server.address 0.0.0.0     # the Docker image's command
+    python -m ui.serve --check --server.port 8501                      # its health check
 
 ``start_server``, ``wait_healthy`` and ``free_port`` are reused by ``benchmarks.load``.
 """
@@ -27,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -40,9 +47,11 @@ __all__ = [
     "APP",
     "REPO_ROOT",
     "base_url",
+    "check",
     "free_port",
     "lesson_queries",
     "main",
+    "ready_file",
     "start_server",
     "wait_healthy",
     "warm",
@@ -92,6 +101,28 @@ def base_url(args: Sequence[str]) -> str:
         address = f"[{address}]"
     path = (_option(args, "--server.baseUrlPath") or os.environ.get("STREAMLIT_SERVER_BASE_URL_PATH") or "").strip("/")
     return f"http://{address}:{port}" + (f"/{path}" if path else "")
+
+
+def ready_file(args: Sequence[str]) -> Path:
+    """The file ui.serve writes once the server started with ``args`` is warm (one per port)."""
+    port = _option(args, "--server.port") or os.environ.get("STREAMLIT_SERVER_PORT") or "8501"
+    return Path(tempfile.gettempdir()) / f"ui-serve-{port}.ready"
+
+
+def check(args: Sequence[str], quiet: bool = False) -> int:
+    """0 when the server started with ``args`` answers its health check and ui.serve has marked it ready, else 1
+    (with the reason on stderr unless ``quiet``)."""
+    say = (lambda _text: None) if quiet else log
+    if not ready_file(args).exists():
+        say(f"not ready: warming up (no {ready_file(args).name})")
+        return 1
+    try:
+        with urllib.request.urlopen(f"{base_url(args)}/_stcore/health", timeout=4) as r:
+            ok = r.read().decode().strip() == "ok"
+    except OSError as exc:
+        say(f"not healthy: {exc}")
+        return 1
+    return 0 if ok else 1
 
 
 def start_server(args: Sequence[str], output: IO[bytes] | None = None, **popen) -> subprocess.Popen:
@@ -166,7 +197,10 @@ def warmed(results: Sequence[SessionResult]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--check"]:
+        return check(args[1:])
     url = base_url(args)
+    ready_file(args).unlink(missing_ok=True)  # a previous server's, on this port
     t0 = time.monotonic()
     started: list[subprocess.Popen] = []
     pending: list[int] = []  # a signal that came before the server existed
@@ -205,9 +239,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         bad = next(r for r in results if not (r.ok and r.finished_s is not None))
         what = bad.failure or "; ".join(bad.exceptions + bad.errors) or "the page did not finish"
         log(f"warm-up did not complete (?{bad.query}: {what[:300]}); serving anyway")
-    if warmed(results) and os.environ.get("UI_SERVE_LESSONS", "1") != "0":
-        threading.Thread(target=warm_lessons, args=(url,), daemon=True).start()
-    code = proc.wait()
+    ready = ready_file(args)
+
+    def then_ready() -> None:
+        if warmed(results) and os.environ.get("UI_SERVE_LESSONS", "1") != "0":
+            warm_lessons(url)
+        if proc.poll() is None:
+            ready.write_text(f"{os.getpid()}\n")
+            log(f"ready ({time.monotonic() - t0:.1f} s since start)")
+
+    threading.Thread(target=then_ready, daemon=True).start()
+    try:
+        code = proc.wait()
+    finally:
+        ready.unlink(missing_ok=True)
     return code if code >= 0 else 128 - code  # killed by signal N: the shell's 128 + N
 
 

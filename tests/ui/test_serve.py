@@ -19,7 +19,7 @@ from typing import NamedTuple
 import pytest
 
 from benchmarks import load
-from ui.serve import REPO_ROOT, base_url, free_port
+from ui.serve import REPO_ROOT, base_url, free_port, ready_file
 from ui.session_client import open_session, run_sync
 
 WAIT_S = 90.0  # generous for a loaded CI machine; on an idle 2-core machine it is warm in ~4 s
@@ -60,6 +60,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
             yield Served(f"http://127.0.0.1:{port}", proc, log_path)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=20) == 0, log_path.read_text()
+            assert not ready_file(["--server.port", str(port)]).exists()  # a stopped server is not ready
         finally:
             if proc.poll() is None:  # SIGTERM first: ui.serve passes it on (its server runs in its own session)
                 proc.terminate()
@@ -115,3 +116,24 @@ def test_every_lesson_link_is_listed_and_a_lesson_warms_in_the_background(served
     # the lesson's runs are now cached: its link opens without computing them
     r = run_sync(open_session(served.url, queries[0], chart_key=load.CHART_KEY, timeout_s=90))
     assert r.failure is None and any(c.endswith("-race") for c in r.charts), r
+
+
+def test_the_health_check_passes_only_once_the_server_is_warm_and_answering(served, tmp_path, monkeypatch):
+    from ui import serve
+
+    port = served.url.rsplit(":", 1)[1]
+    args = ["--server.port", port]
+    deadline = time.monotonic() + WAIT_S
+    while not serve.ready_file(args).exists():  # written once the warm-up (here without lessons) is done
+        assert time.monotonic() < deadline, served.log.read_text(errors="replace")
+        time.sleep(0.2)
+    assert "ui.serve: ready" in served.log.read_text(errors="replace")
+    cmd = [sys.executable, "-m", "ui.serve", "--check", "--server.port"]
+    assert subprocess.run([*cmd, port], cwd=REPO_ROOT, capture_output=True, timeout=60).returncode == 0
+
+    # not ready: no file for that port (a server still warming), or a file but nobody answering
+    monkeypatch.setattr(serve.tempfile, "gettempdir", lambda: str(tmp_path))
+    other = ["--server.port", str(free_port())]
+    assert serve.check(other) == 1
+    serve.ready_file(other).write_text("1\n")
+    assert serve.check(other) == 1
