@@ -64,3 +64,24 @@ def test_saddle_cells_give_two_segments_and_no_level_gives_none():
     assert np.isnan(xs).sum() == 2
     xs, _ = contour_segments(x, y, f, [5.0])
     assert xs.size == 0
+
+
+def test_a_finite_field_traces_the_same_lines_unmasked():
+    """contour_segments masks non-finite values only when there are some: for a finite field its lines are those of
+    the masked path, vertex for vertex (the mask only cost time)."""
+    import contourpy
+
+    rng = np.random.default_rng(3)
+    x, y = np.linspace(-4, 4, 60), np.linspace(-3, 5, 50)
+    X, Y = np.meshgrid(x, y)
+    f = np.hypot(X - 0.3, (Y - 1) / 1.7) + 0.05 * rng.standard_normal(X.shape)
+    xs, ys = contour_segments(x, y, f, [0.5, 1.5, 2.5])
+    gen = contourpy.contour_generator(x, y, np.ma.masked_invalid(f), line_type="ChunkCombinedNan")
+    parts = []
+    for c in (0.5, 1.5, 2.5):
+        for pts in gen.lines(c)[0]:
+            if pts is not None and len(pts):
+                parts += [pts, np.full((1, 2), np.nan)]
+    want = np.concatenate(parts).astype(np.float32)
+    np.testing.assert_array_equal(xs, want[:, 0])
+    np.testing.assert_array_equal(ys, want[:, 1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import html
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -106,22 +107,23 @@ def ready(spec: dict) -> go.Figure:
 
 
 # plotly.js's typed-array codes; 64-bit integers are narrowed to the smallest type of their sign that holds them,
-# as Plotly's own conversion does (plotly.js has none)
-_CODES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4",
-          "float32": "f4", "float64": "f8"}  # fmt: skip
-_NARROWER = {"int64": (np.int8, np.int16, np.int32), "uint64": (np.uint8, np.uint16, np.uint32)}
+# as Plotly's own conversion does (plotly.js has none). Keyed by dtype: str(dtype) costs more than the lookup.
+_CODES = {np.dtype(k): v for k, v in {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4",
+          "uint32": "u4", "float32": "f4", "float64": "f8"}.items()}  # fmt: skip
+_NARROWER = {np.dtype("int64"): (np.int8, np.int16, np.int32), np.dtype("uint64"): (np.uint8, np.uint16, np.uint32)}
 _NOT_TYPED = frozenset({"geojson", "layer", "layers", "range"})  # keys Plotly leaves as they are
+_LEAVES = (str, float, int, bool, type(None))  # nothing to walk into
 
 
 def _typed(a: np.ndarray):
     """A numeric array as plotly.js's typed-array spec ``{"dtype", "bdata"[, "shape"]}``; others unchanged."""
     if a.size == 0:
         return a
-    narrower = _NARROWER.get(str(a.dtype))
+    narrower = _NARROWER.get(a.dtype)
     if narrower:
         lo, hi = a.min(), a.max()
         a = next((a.astype(t) for t in narrower if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max), a)
-    code = _CODES.get(str(a.dtype))
+    code = _CODES.get(a.dtype)
     if code is None:
         return a
     out = {"dtype": code, "bdata": base64.b64encode(np.ascontiguousarray(a)).decode("ascii")}
@@ -135,7 +137,7 @@ def _typed_arrays(obj) -> None:
     Plotly's own walk costs ~50 ms on the race (it inspects each value with pandas and narwhals in mind)."""
     if isinstance(obj, dict):
         for key, value in obj.items():
-            if key in _NOT_TYPED:
+            if isinstance(value, _LEAVES) or key in _NOT_TYPED:
                 continue
             if isinstance(value, np.ndarray):
                 obj[key] = _typed(value)
@@ -143,7 +145,8 @@ def _typed_arrays(obj) -> None:
                 _typed_arrays(value)
     elif isinstance(obj, list | tuple):
         for value in obj:
-            _typed_arrays(value)
+            if not isinstance(value, _LEAVES):
+                _typed_arrays(value)
 
 
 def f32(a):
@@ -151,7 +154,7 @@ def f32(a):
     serialisation cost is per array, and hundreds of 1-element arrays (markers, bars) dominate it."""
     a = np.asarray(a, dtype=np.float32)
     if a.ndim == 1 and a.size <= 4:  # NaN (a gap) as None: JSON's null, as Plotly's encoder writes it
-        return [float(v) if np.isfinite(v) else None for v in a]
+        return [v if math.isfinite(v) else None for v in a.tolist()]
     return a
 
 
