@@ -22,6 +22,7 @@ from ui.compute import (
     make_target,
     methods,
 )
+from ui.lessons import LESSONS
 from ui.results import GLOSSARY, TABLE_CSS, fmt_s, kl_split
 from ui.spec import (
     CLOCKS,
@@ -213,6 +214,7 @@ def _step(lo: float, hi: float) -> float:
 
 def render() -> None:
     compute.warm_up()
+    compute.keep(x.spec for x in LESSONS)  # a class's lesson link stays cached, as the default does (ui.runs.keep)
     _init_state()
     st.markdown(_CSS_PRESENT if presenting() else _CSS, unsafe_allow_html=True)
     if not presenting():

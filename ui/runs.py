@@ -58,6 +58,7 @@ __all__ = [
     "Waiting",
     "clear",
     "grid_for",
+    "keep",
     "mp4_available",
     "queue",
     "race",
@@ -72,7 +73,10 @@ __all__ = [
 MAX_CONCURRENT = 2  # runs at once, each in its own worker process: the hosted demo has 2 cores
 RUN_BUDGET_S = 30.0  # hard limit on one side's run (grid, algorithm and scoring); its loop gets a share
 HEAVY = 4.0  # a run is heavy above this many times its method's default work
-RESULTS_BYTES = 320 << 20  # results kept across visitors (VI and MCMC), by bytes
+# results kept across visitors (VI and MCMC), by bytes. 320 MB let the server grow past 600 MB: 60 distinct default
+# runs at once, wave after wave (benchmarks.load --waves 9), took its RSS from 371 to 637 MB (peak 685) and its CPU
+# per visitor from 0.075 to ~0.10 s as the cache filled (~40 MB a wave). At 192 MB it levels off under 600 MB.
+RESULTS_BYTES = 192 << 20
 FIGURES_BYTES = 16 << 20  # race figures (dicts, ~1 MB) for reruns of recent runs; rebuilding one takes ~10 ms
 GRIDS_BYTES = 64 << 20
 
@@ -326,7 +330,31 @@ def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -
     for stage, method in (("fit", spec.vi), ("draws", spec.mcmc)):
         # the full results hold everything the race shows: the first stages' entries would only take room
         SCHEDULER.cache.discard(_key(stage, spec.target, spec.box, method, spec.seed, spec.settings))
+    if spec in _KEPT:
+        _pin(spec)
     return Outcome(grid, vi, mc, grid_s + vi_s + mc_s)
+
+
+_KEPT: set = set()  # RunSpecs whose scored results and race stay cached however full the caches get (keep)
+
+
+def keep(specs) -> None:
+    """Keep these runs' scored results and race figures cached however full the caches get, once computed (and now,
+    if they are): the default (most visitors start there) and every lesson's (a class opens one together, and
+    ``python -m ui.serve`` warms them all), ~15 MB in all."""
+    for spec in specs:
+        if spec not in _KEPT:
+            _KEPT.add(spec)
+            _pin(spec)
+
+
+def _pin(spec: RunSpec) -> None:
+    """Keep the spec's scored results in the cache however full it gets (once they are there)."""
+    for side, method in (("vi", spec.vi), ("mcmc", spec.mcmc)):
+        key = _key(side, spec.target, spec.box, method, spec.seed, spec.settings)
+        hit = SCHEDULER.cache.get(key)
+        if hit is not None:
+            SCHEDULER.cache.put(key, hit, pin=True)
 
 
 # ------------------------------------------------------------------------ the race: figure, files, warm-up
@@ -372,7 +400,7 @@ def race_figure(spec: RunSpec, clock: str, present: bool = False) -> dict:
         out = race(spec)
         spec_dict = figures.race_figure(out.grid, out.vi, out.mc, clock, present)
         fig = plot.payload(figures.ready(spec_dict))  # arrays as base64 typed arrays, the default template
-        _FIGURES.put(key, fig, pin=spec == _default_spec(), size=len(fig["json"]) + 200)  # its text, ~0.4 MB
+        _FIGURES.put(key, fig, pin=spec in _KEPT, size=len(fig["json"]) + 200)  # its text, ~0.4 MB
     return fig
 
 
@@ -393,11 +421,7 @@ def warm_up() -> float:
     default = _default_spec()
     race_figure(default, "iteration")
     run(default)
-    # most visitors start here: keep the default's results however full the caches get
-    for side, method in (("vi", default.vi), ("mcmc", default.mcmc)):
-        key = _key(side, default.target, default.box, method, default.seed, default.settings)
-        if key in SCHEDULER.cache:
-            SCHEDULER.cache.put(key, SCHEDULER.cache.get(key), pin=True)
+    keep([default])
     # What exists now (modules, Plotly's validators, the pinned default) lives as long as the process: out of
     # the collector's sight, a full collection walks only what visitors' runs made since (0.15 s -> ~0).
     gc.collect()

@@ -1,6 +1,7 @@
 """ui.runs, the run queue behind ui.compute: VI and MCMC are cached apart, run in worker processes, under a budget."""
 
 import dataclasses
+import pathlib
 import time
 
 import numpy as np
@@ -221,3 +222,36 @@ def test_a_scored_run_keeps_only_its_full_results_and_its_race_is_read_from_them
     again = runs.race(spec)
     assert again.vi is out.vi and again.mc is out.mc and counted == {"vi": ["gauss-mf"], "mcmc": ["emcee"]}
     assert runs.run(spec).mc is out.mc and len(counted.scored) == 2
+
+
+def test_kept_runs_stay_however_full_the_cache_gets(counted, monkeypatch):
+    monkeypatch.setattr(runs, "_KEPT", set())
+    kept = RunSpec(make_target("banana"), "cavi", "emcee", seed=11, settings=TINY)
+    out = runs.run(kept)
+    runs.keep([kept])  # already cached: pinned now
+    later = RunSpec(make_target("banana"), "cavi", "emcee", seed=12, settings=TINY)
+    runs.keep([later])  # not run yet: pinned once it is
+    runs.run(later)
+    # room for about one more run: every other run pushes the one before it out, never a kept one
+    monkeypatch.setattr(runs.SCHEDULER.cache, "max_bytes", runs.SCHEDULER.cache.bytes + 1)
+    others = [RunSpec(make_target("banana"), "cavi", "emcee", seed=20 + k, settings=TINY) for k in range(3)]
+    for spec in others:
+        runs.run(spec)
+    assert counted["mcmc"] == ["emcee"] * 5
+    assert runs.run(kept).mc is out.mc and runs.run(later) and counted["mcmc"] == ["emcee"] * 5  # from the cache
+    runs.run(others[0])
+    assert counted["mcmc"] == ["emcee"] * 6  # evicted meanwhile: run again
+
+
+def test_the_default_and_every_lessons_run_are_kept(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.lessons import LESSONS
+    from ui.spec import DEFAULT
+
+    runs.warm_up()  # once per process: it keeps the default
+    assert DEFAULT in runs._KEPT
+    monkeypatch.setattr(runs, "_KEPT", set())
+    app = str(pathlib.Path(__file__).parents[2] / "app.py")
+    AppTest.from_file(app, default_timeout=60).run()  # the Playground keeps every lesson's
+    assert runs._KEPT == {x.spec for x in LESSONS}
