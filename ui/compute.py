@@ -53,6 +53,7 @@ from ui.runs import (
     race_animation,
     race_figure,
     run,
+    score_soon,
     warm_up,
     work,
 )
@@ -179,6 +180,7 @@ __all__ = [
     "run_here",
     "scale_record",
     "scale_slope",
+    "score_soon",
     "vb_versus_gibbs",
     "warm_up",
     "what_this_run_shows",

@@ -401,6 +401,10 @@ def _numbers(spec: RunSpec, grid, race_id: str) -> None:
     exports, once both sides are scored (``compute.run``: later jobs on the queue, so when a class presses Run
     together every race comes first); a fragment, so the race above it is neither sent nor drawn again."""
     if _numbers_wait(race_id):
+        try:  # the scores start now, while the page draws the race (their jobs wait behind every queued race)
+            compute.score_soon(spec)
+        except Exception:  # the rerun's compute.run says it in words, once
+            pass
         plot.after_drawn(race_id, DRAWN_KEY, _race_drawn)
         return
     slot = st.empty()

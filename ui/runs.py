@@ -65,6 +65,7 @@ __all__ = [
     "race_animation",
     "race_figure",
     "run",
+    "score_soon",
     "wait",
     "warm_up",
     "work",
@@ -315,9 +316,8 @@ def race(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) 
     return Race(grid, fit, draws, grid_s + vi_s + mc_s)
 
 
-def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -> Outcome:
-    """``race(spec)``, then both sides scored in full (W1, moment errors, Pareto k̂ or the chain diagnostics,
-    the verdicts): later jobs, so every waiting race on the queue goes first. Raises as ``race`` does."""
+def _scoring(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None):
+    """((grid, seconds), [(label, job)] of both sides' second stages): a side scored before is a finished job."""
     (grid, grid_s), *firsts = _race_parts(spec, on_wait)
     pair = []
     for stage, label, first in zip(("fit", "draws"), (VI_LABELS[spec.vi], MCMC_LABELS[spec.mcmc]), firsts, strict=True):
@@ -326,6 +326,20 @@ def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -
         else:
             job = _submit_second(stage, first, spec.target, spec.box, spec.seed, spec.settings)
         pair.append((label, job))  # its stage says "scoring": the race is above it
+    return (grid, grid_s), pair
+
+
+def score_soon(spec: RunSpec) -> None:
+    """Queue the spec's scoring (the second stages, later jobs) without waiting for it, once its race is done: a
+    page that shows the numbers only after the race is drawn asks ``run`` for them ~0.3 s later, and finds them
+    under way or done. Raises as ``race`` does."""
+    _scoring(spec, None)
+
+
+def run(spec: RunSpec, on_wait: Callable[[list[Waiting]], None] | None = None) -> Outcome:
+    """``race(spec)``, then both sides scored in full (W1, moment errors, Pareto k̂ or the chain diagnostics,
+    the verdicts): later jobs, so every waiting race on the queue goes first. Raises as ``race`` does."""
+    (grid, grid_s), pair = _scoring(spec, on_wait)
     (vi, vi_s), (mc, mc_s) = wait(pair, on_wait)  # seconds of both stages, measured in the workers
     for stage, method in (("fit", spec.vi), ("draws", spec.mcmc)):
         # the full results hold everything the race shows: the first stages' entries would only take room

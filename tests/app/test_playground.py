@@ -291,3 +291,19 @@ def test_the_race_drawn_report_records_its_race(monkeypatch):
     state[playground.DRAWN_KEY] = {"drawn": None}  # a rerun without a report keeps the record
     playground._race_drawn()
     assert state["drawn_race"] == "abc123"
+
+
+def test_in_a_browser_the_scores_start_while_the_race_is_drawn(monkeypatch):
+    """The deferred first pass queues the scoring at once: by the time the page reports the race drawn, the full
+    results may be cached already (here: waited for, with no second script run)."""
+    import time
+
+    from ui import playground, runs
+
+    monkeypatch.setattr(playground, "_has_page_script", lambda: True)
+    at = _app({"target": "banana", "seed": "77", **SMALL})
+    assert not at.exception and not at.metric and len(_charts(at)) == 1
+    deadline = time.monotonic() + 60
+    while not any(k[0] == "mcmc" and k[4] == 77 for k in runs.SCHEDULER.cache.keys()):
+        assert time.monotonic() < deadline, "the scores were not queued by the deferred pass"
+        time.sleep(0.05)

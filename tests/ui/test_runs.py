@@ -255,3 +255,18 @@ def test_the_default_and_every_lessons_run_are_kept(monkeypatch):
     app = str(pathlib.Path(__file__).parents[2] / "app.py")
     AppTest.from_file(app, default_timeout=60).run()  # the Playground keeps every lesson's
     assert runs._KEPT == {x.spec for x in LESSONS}
+
+
+def test_score_soon_queues_the_scores_and_run_finds_them(counted):
+    spec = RunSpec(make_target("banana"), "gauss-mf", "emcee", seed=31, settings=TINY)
+    runs.race(spec)
+    runs.score_soon(spec)  # returns at once; the second stages are on the queue (later jobs)
+    deadline = time.monotonic() + 60
+    while sorted(k[0] for k in runs.SCHEDULER.cache.keys()) != ["draws", "fit", "mcmc", "vi"]:
+        assert time.monotonic() < deadline, runs.SCHEDULER.cache.keys()
+        time.sleep(0.05)
+    assert sorted(counted.scored) == ["emcee", "gauss-mf"]
+    out = runs.run(spec)  # the scores are read, not made again
+    assert sorted(counted.scored) == ["emcee", "gauss-mf"] and out.mc.method == "emcee"
+    runs.score_soon(spec)  # scored already: nothing queued
+    assert sorted(counted.scored) == ["emcee", "gauss-mf"]
