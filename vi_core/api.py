@@ -14,6 +14,7 @@ run's optimisation added (``optimisation_gap``).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -208,18 +209,9 @@ def score_fit(fit: ViFit, target: Target, grid: Grid) -> ViResult:
         w1_floor=yard.w1_resolution(qs[-1].draws) if math.isfinite(qs[-1].draws) else math.nan,
     )
     marg_x, marg_y = qs[-1].marginal_densities(grid)
-    return ViResult(
-        method=fit.method,
-        qs=qs,
-        times=fit.times,
-        wall_time_s=fit.wall_time_s,
-        elbo=fit.elbo,
-        elbo_mc=fit.elbo_mc,
-        kl=fit.kl,
-        mean=fit.mean,
-        cov=fit.cov,
-        snap=snap,
-        mmd=fit.mmd,
+    return _scored_result(
+        ViResult,
+        fit,
         mean_err=errs[:, 0],
         cov_err=errs[:, 1],
         w1_sd=w1_sd,
@@ -229,11 +221,8 @@ def score_fit(fit: ViFit, target: Target, grid: Grid) -> ViResult:
         khat=khat,
         verdict=verdict.text,
         kl_best=float(kl_best),
-        elbo_best=fit.elbo_best,
-        n_optima=fit.n_optima,
         kl_local=float(kl_local),
         verdict_level=verdict.level,
-        evals=fit.evals,
         mmtv=yard.mmtv_q(qs[-1]),
     )
 
@@ -292,28 +281,27 @@ def score_draws(draws: McmcDraws, grid: Grid) -> McmcResult:
     )
     verdict = mcmc_verdict(evidence, m.rules)
     kept = draws.chain[chains.burn_in(draws.chain.shape[0]) :].reshape(-1, 2)
-    return McmcResult(
-        method=draws.method,
+    return _scored_result(
+        McmcResult,
+        draws,
         chain=draws.chain.astype(np.float32),
-        times=draws.times,
-        wall_time_s=draws.wall_time_s,
-        snap=draws.snap,
-        mmd=draws.mmd,
         mean_err=errs[:, 0],
         cov_err=errs[:, 1],
         w1_sd=np.array(w1_sd),
         diagnostics=d,
         verdict=verdict.text,
         verdict_level=verdict.level,
-        evals=draws.evals,
-        stats=draws.stats,
-        paths=draws.paths,
-        path_accepted=draws.path_accepted,
-        path_divergent=draws.path_divergent,
-        divergent=draws.divergent,
         w1_resolution=yard.w1_resolution(d.ess),
         mmtv=yard.mmtv_samples(kept),
     )
+
+
+def _scored_result(cls, first, **scores):
+    """``cls`` (ViResult, McmcResult) from a first stage: every field the two share carried over as it is, its wall
+    time, and ``scores`` (which may replace a carried field, e.g. the chain as float32)."""
+    carried = {f.name for f in dataclasses.fields(cls)} & {f.name for f in dataclasses.fields(first)}
+    kept = {name: getattr(first, name) for name in carried - scores.keys()}
+    return cls(**kept, wall_time_s=first.wall_time_s, **scores)
 
 
 def run_sampler(target: Target, method: str, seed: int = 0, settings: Settings = DEFAULTS, grid=None) -> McmcResult:
