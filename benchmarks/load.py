@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
-from ui.serve import free_port, start_server, wait_healthy, warm, warmed
+from ui.serve import free_port, start_server, stop, wait_healthy, warm, warmed
 from ui.session_client import SessionResult, open_session, run_sync
 
 CHART_KEY = "race"  # st.plotly_chart(..., key="race") in ui/playground.py
@@ -355,12 +355,7 @@ def run(args: argparse.Namespace) -> int:
                 print("problems:")
                 _print_problems(rows)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except Exception:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout_s=15)
     return 0
 
 

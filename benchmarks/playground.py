@@ -590,27 +590,16 @@ def _open_link(browser, url: str, timeout_ms: int) -> float:
         context.close()
 
 
-def _served(name: str, lessons: bool, log_dir):
-    """``python -m ui.serve`` on a free port (lesson warm-up on or off); -> (process, url, log path, args)."""
+def _served(lessons: bool, log) -> tuple[subprocess.Popen, str, list[str]]:
+    """``python -m ui.serve`` on a free port, output to the file ``log``, lesson warm-up on or off; -> (process,
+    url, its options)."""
     from ui.serve import free_port
 
     port = free_port()
     args = ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    log = open(os.path.join(log_dir, f"{name}.log"), "wb")  # closed with the process (_stop)
     env = {**os.environ, "UI_SERVE_LESSONS": "1" if lessons else "0"}
     proc = subprocess.Popen([sys.executable, "-m", "ui.serve", *args], stdout=log, stderr=subprocess.STDOUT, env=env)
-    proc.log = log  # type: ignore[attr-defined]
-    return proc, f"http://127.0.0.1:{port}", log.name, args
-
-
-def _stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    proc.log.close()
+    return proc, f"http://127.0.0.1:{port}", args
 
 
 def fresh_lessons(out: Printer = print, timeout_ms: int = 120_000) -> dict:
@@ -622,7 +611,7 @@ def fresh_lessons(out: Printer = print, timeout_ms: int = 120_000) -> dict:
 
     from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS
     from ui.lessons import LESSONS
-    from ui.serve import check
+    from ui.serve import check, stop
 
     links = [("default link", "target=gaussian&run=1")]
     links += [(x.title, urllib.parse.urlencode(x.query)) for x in LESSONS]
@@ -631,7 +620,9 @@ def fresh_lessons(out: Printer = print, timeout_ms: int = 120_000) -> dict:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             for mode, lessons in (("ready", True), ("cold", False)):
-                proc, url, log_path, args = _served(mode, lessons, log_dir)
+                log_path = os.path.join(log_dir, f"{mode}.log")
+                log = open(log_path, "wb")  # closed with the server, below
+                proc, url, args = _served(lessons, log)
                 t0 = time.perf_counter()
                 try:
                     if mode == "ready":
@@ -651,7 +642,8 @@ def fresh_lessons(out: Printer = print, timeout_ms: int = 120_000) -> dict:
                             "after start): each lesson's first visitor ==")  # fmt: skip
                     times = [(name, _open_link(browser, f"{url}/?{q}", timeout_ms)) for name, q in links]
                 finally:
-                    _stop(proc)
+                    stop(proc)
+                    log.close()
                 base = times[0][1]
                 for name, t in times:
                     ratio = t / base

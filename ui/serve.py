@@ -21,7 +21,7 @@ orchestrator sends visitors to a new container only once a lesson link opens as 
     python -m ui.serve --server.port 8501 --server.address 0.0.0.0     # the Docker image's command
     python -m ui.serve --check --server.port 8501                      # its health check
 
-``start_server``, ``wait_healthy`` and ``free_port`` are reused by ``benchmarks.load``.
+``start_server``, ``wait_healthy``, ``free_port`` and ``stop`` are reused by the benchmarks and tests.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ __all__ = [
     "main",
     "ready_file",
     "start_server",
+    "stop",
     "wait_healthy",
     "warm",
     "warm_lessons",
@@ -133,6 +134,17 @@ def start_server(args: Sequence[str], output: IO[bytes] | None = None, **popen) 
     return subprocess.Popen(
         cmd, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT if output else None, env=env, **popen
     )
+
+
+def stop(proc: subprocess.Popen, timeout_s: float = 20.0) -> int:
+    """Terminate ``proc`` (if it still runs), kill it if it lingers past ``timeout_s``; its exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = HEALTH_TIMEOUT_S) -> float:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import pytest
 
 from benchmarks import load
-from ui.serve import REPO_ROOT, base_url, free_port, ready_file
+from ui.serve import REPO_ROOT, base_url, free_port, ready_file, stop
 from ui.session_client import open_session, run_sync
 
 WAIT_S = 90.0  # generous for a loaded CI machine; on an idle 2-core machine it is warm in ~4 s
@@ -62,13 +62,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
             assert proc.wait(timeout=20) == 0, log_path.read_text()
             assert not ready_file(["--server.port", str(port)]).exists()  # a stopped server is not ready
         finally:
-            if proc.poll() is None:  # SIGTERM first: ui.serve passes it on (its server runs in its own session)
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc)  # SIGTERM first: ui.serve passes it on (its server runs in its own session)
 
 
 def test_serve_warms_before_the_first_visitor(served):
